@@ -1,0 +1,55 @@
+"""The one exception tree of newsbot.
+
+NewsbotError
+ +-- ConfigError      bad or missing settings; the CLI exits with code 2
+ +-- UserInputError   a command's arguments are wrong; the reply says how to fix them
+ +-- FeedError        a feed could not be fetched or parsed; other feeds carry on
+ |    +-- FetchRefusedError  the URL or address is not allowed (scheme, private network)
+ +-- StorageError     the database refused or is at an unknown schema version
+ +-- PostError        a platform refused a message; the digest stays pending
+Every message says what was wrong and, where it can, what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class NewsbotError(Exception):
+    """Root of every error newsbot raises on purpose."""
+
+
+class ConfigError(NewsbotError):
+    """A setting is missing or invalid; `key` is its dotted path in the config."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}" if key else problem)
+        self.key = key
+        self.problem = problem
+
+
+class UserInputError(NewsbotError):
+    """A command was given arguments it cannot use."""
+
+
+class FeedError(NewsbotError):
+    """A feed failed; `url` says which, the message says why."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(f"{url}: {problem}")
+        self.url = url
+        self.problem = problem
+
+
+class FetchRefusedError(FeedError):
+    """The fetcher will not go to this URL (scheme, local path or address not allowed)."""
+
+
+class StorageError(NewsbotError):
+    """The database could not do what was asked."""
+
+
+class PostError(NewsbotError):
+    """A platform refused to post; `retryable` tells whether trying later may work."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable

@@ -1,0 +1,128 @@
+"""Platform-neutral value types shared by the core and the adapters.
+
+Everything here is a frozen dataclass with no behaviour beyond small derived
+properties: the core builds them, adapters only read and render them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A named entity found in a text: `start`/`end` index into that text."""
+
+    text: str
+    label: str  # PER, ORG, LOC or MISC
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class KeyEntity:
+    """An entity merged over one article or story, with how much it matters."""
+
+    text: str
+    label: str
+    salience: float
+    mentions: int = 1
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One entry as parsed from a feed, before it is stored."""
+
+    guid: str
+    url: str | None
+    title: str
+    text: str  # plain text, boilerplate removed
+    published: datetime | None  # aware UTC, or None when the feed gives no date
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed document after parsing: its title and its items, newest first."""
+
+    title: str
+    link: str | None
+    items: tuple[FeedItem, ...]
+    ttl_minutes: int | None = None
+
+
+@dataclass(frozen=True)
+class Span:
+    """A highlight in a summary: `start`/`end` index into `DigestStory.summary`."""
+
+    start: int
+    end: int
+    label: str
+
+
+@dataclass(frozen=True)
+class ChannelRef:
+    """Where a digest goes: an adapter name and that adapter's channel id."""
+
+    platform: str
+    channel: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.channel}"
+
+    @classmethod
+    def parse(cls, value: str) -> ChannelRef:
+        platform, sep, channel = value.partition(":")
+        if not sep or not platform or not channel:
+            raise ValueError(f'"{value}" is not a channel (expected "platform:channel", e.g. "console:#news")')
+        return cls(platform.strip().lower(), channel.strip())
+
+
+@dataclass(frozen=True)
+class DigestStory:
+    """One story in a digest: what an adapter needs to render one threaded reply."""
+
+    story_id: int
+    title: str
+    url: str | None
+    source: str
+    summary: str  # sentences joined by single spaces
+    highlights: tuple[Span, ...]  # key entities inside `summary`
+    key_entities: tuple[str, ...]
+    also_covered_by: tuple[str, ...] = ()
+    published: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A digest for one channel and one scheduled time, without any markup."""
+
+    digest_id: int
+    channel: ChannelRef
+    title: str
+    scheduled_for: datetime
+    stories: tuple[DigestStory, ...]
+    top_entities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    """What an adapter reports for one message it posted (a Slack ts, a Discord id...)."""
+
+    ref: str
+    thread_ref: str | None = None
+
+
+@dataclass
+class PollReport:
+    """Counts from one polling pass, printed by `newsbot poll` and logged by `run`."""
+
+    feeds: int = 0
+    ok: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    new_articles: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
