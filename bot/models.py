@@ -28,6 +28,7 @@ class KeyEntity:
     label: str
     salience: float
     mentions: int = 1
+    aliases: tuple[str, ...] = ()  # other surface forms merged into this one ("Jenssen", "NATO")
 
 
 @dataclass(frozen=True)
