@@ -1,0 +1,362 @@
+"""Settings: read a TOML file, validate every key, and hand out typed settings.
+
+The only module that reads os.environ (for the secrets whose variable names the
+config gives). Every problem raises ConfigError naming the key, e.g.
+`subscriptions[2].schedule: "25:00" is not a time of day (HH:MM)`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigError
+from bot.models import ChannelRef
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PLATFORMS = ("console", "slack", "discord")
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str = "newsbot/0.1 (+https://github.com/newsbot/newsbot)"
+    timeout_seconds: float = 20.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    poll_minutes: int = 30
+    allow_local_files: bool = True
+    allow_private_networks: bool = False
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    title: str = "News digest"
+    max_stories: int = 8
+    summary_sentences: int = 3
+    summary_chars: int = 600
+    key_entities: int = 5
+    cluster_hours: int = 48
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    enabled: bool = True
+    color: str = "auto"  # auto | always | never
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    enabled: bool = False
+    bot_token_env: str = "SLACK_BOT_TOKEN"
+    app_token_env: str = "SLACK_APP_TOKEN"
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    enabled: bool = False
+    token_env: str = "DISCORD_TOKEN"
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    url: str  # http(s) URL, or an absolute local path when local files are allowed
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionConfig:
+    channel: ChannelRef
+    feeds: tuple[str, ...]  # feed urls, resolved like FeedConfig.url
+    schedule: tuple[str, ...] = ()  # "HH:MM" local times; empty: only on demand
+    timezone: str = "UTC"
+    weekdays: tuple[str, ...] = WEEKDAYS
+    max_stories: int | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    database_url: str
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    feeds: tuple[FeedConfig, ...] = ()
+    subscriptions: tuple[SubscriptionConfig, ...] = ()
+
+    def secret(self, key: str, env_name: str) -> str:
+        """The value of the environment variable `env_name`, which the config names at `key`."""
+        value = os.environ.get(env_name, "").strip()
+        if not value:
+            raise ConfigError(key, f"environment variable {env_name} is not set; export it before starting newsbot")
+        return value
+
+
+class _Section:
+    """Typed reads from one TOML table, with the dotted key path for messages."""
+
+    def __init__(self, data: Mapping[str, Any], path: str, known: set[str]) -> None:
+        self.data = data
+        self.path = path
+        for key in data:
+            if key not in known:
+                hint = ", ".join(sorted(known))
+                raise ConfigError(self.key(key), f"unknown setting (known here: {hint})")
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def get(self, name: str, kind: type, default: Any) -> Any:
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        # bool is an int in Python; a bool where a number is wanted is a typo, not a number
+        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise ConfigError(self.key(name), f"{value!r} is not {_kind_name(kind)}")
+        return value
+
+    def positive(self, name: str, kind: type, default: Any, maximum: float | None = None) -> Any:
+        value = self.get(name, kind, default)
+        if value <= 0:
+            raise ConfigError(self.key(name), f"{value!r} must be greater than 0")
+        if maximum is not None and value > maximum:
+            raise ConfigError(self.key(name), f"{value!r} must be at most {maximum:g}")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value: str = self.get(name, str, default)
+        if value.lower() not in choices:
+            raise ConfigError(self.key(name), f"{value!r} is not one of {', '.join(choices)}")
+        return value.lower()
+
+    def env_name(self, name: str, default: str) -> str:
+        value: str = self.get(name, str, default)
+        if not _ENV_NAME_RE.match(value):
+            raise ConfigError(
+                self.key(name),
+                f"{value!r} is not an environment variable name; put the variable's name here, "
+                "never the secret itself",
+            )
+        return value
+
+    def table(self, name: str, known: set[str]) -> _Section:
+        value = self.data.get(name, {})
+        if not isinstance(value, Mapping):
+            raise ConfigError(self.key(name), "must be a table ([" + self.key(name) + "])")
+        return _Section(value, self.key(name), known)
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
+            list: "a list"}.get(kind, kind.__name__)
+
+
+def parse_time_of_day(value: str) -> tuple[int, int]:
+    """"08:30" -> (8, 30); raises ValueError with a message fit for users."""
+    m = _TIME_RE.match(value.strip())
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError(f'"{value}" is not a time of day (HH:MM)')
+    return int(m.group(1)), int(m.group(2))
+
+
+def check_timezone(value: str) -> str:
+    """The IANA zone name if it exists, else ValueError naming an example."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f'"{value}" is not an IANA time zone (for example "Europe/Brussels" or "UTC")') from None
+    return value
+
+
+def resolve_feed_url(value: str, base_dir: Path, allow_local: bool) -> str:
+    """An http(s) URL unchanged, or a local path made absolute against the config's folder."""
+    text = value.strip()
+    if not text:
+        raise ValueError("is empty; give an http(s) URL or a local file path")
+    lowered = text.lower()
+    if lowered.startswith(("http://", "https://")):
+        return text
+    if "://" in text and not lowered.startswith("file://"):
+        raise ValueError(f'"{text}" has an unsupported scheme; only http and https feeds are fetched')
+    if not allow_local:
+        raise ValueError(f'"{text}" is a local path; set fetch.allow_local_files = true to read feeds from files')
+    path = Path(text.removeprefix("file://")).expanduser()
+    return str(path if path.is_absolute() else (base_dir / path).resolve())
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the config file at `path`."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("", f"config file {path} does not exist; copy config.example.toml to start") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
+    return settings_from_dict(raw, path)
+
+
+def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
+    """Validate an already-parsed config; `path` anchors relative paths."""
+    top = _Section(raw, "", {"bot", "fetch", "digest", "console", "slack", "discord", "feeds", "subscriptions"})
+    base_dir = path.resolve().parent
+
+    b = top.table("bot", {"database", "timezone", "log_level"})
+    database = _database_url(b.get("database", str, "sqlite:///newsbot.db"), base_dir, b.key("database"))
+    tz = b.get("timezone", str, "UTC")
+    try:
+        check_timezone(tz)
+    except ValueError as exc:
+        raise ConfigError(b.key("timezone"), str(exc)) from None
+    log_level = b.choice("log_level", ("debug", "info", "warning", "error"), "info").upper()
+
+    f = top.table("fetch", {"user_agent", "timeout_seconds", "max_body_mb", "poll_minutes",
+                            "allow_local_files", "allow_private_networks"})
+    fetch = FetchSettings(
+        user_agent=f.get("user_agent", str, FetchSettings.user_agent),
+        timeout_seconds=f.positive("timeout_seconds", float, FetchSettings.timeout_seconds, 300),
+        max_body_bytes=int(f.positive("max_body_mb", float, 10.0, 1024) * 1024 * 1024),
+        poll_minutes=f.positive("poll_minutes", int, FetchSettings.poll_minutes, 7 * 24 * 60),
+        allow_local_files=f.get("allow_local_files", bool, FetchSettings.allow_local_files),
+        allow_private_networks=f.get("allow_private_networks", bool, FetchSettings.allow_private_networks),
+    )
+
+    d = top.table("digest", {"title", "max_stories", "summary_sentences", "summary_chars",
+                             "key_entities", "cluster_hours"})
+    digest = DigestSettings(
+        title=d.get("title", str, DigestSettings.title),
+        max_stories=d.positive("max_stories", int, DigestSettings.max_stories, 50),
+        summary_sentences=d.positive("summary_sentences", int, DigestSettings.summary_sentences, 3),
+        summary_chars=d.positive("summary_chars", int, DigestSettings.summary_chars, 3000),
+        key_entities=d.positive("key_entities", int, DigestSettings.key_entities, 5),
+        cluster_hours=d.positive("cluster_hours", int, DigestSettings.cluster_hours, 24 * 14),
+    )
+
+    c = top.table("console", {"enabled", "color"})
+    console = ConsoleSettings(c.get("enabled", bool, True), c.choice("color", ("auto", "always", "never"), "auto"))
+    s = top.table("slack", {"enabled", "bot_token_env", "app_token_env"})
+    slack = SlackSettings(s.get("enabled", bool, False), s.env_name("bot_token_env", "SLACK_BOT_TOKEN"),
+                          s.env_name("app_token_env", "SLACK_APP_TOKEN"))
+    di = top.table("discord", {"enabled", "token_env"})
+    discord = DiscordSettings(di.get("enabled", bool, False), di.env_name("token_env", "DISCORD_TOKEN"))
+
+    feeds = _feeds(top, base_dir, fetch.allow_local_files)
+    subs = _subscriptions(top, base_dir, fetch.allow_local_files, tz, {fc.url for fc in feeds})
+    return Settings(path=path, database_url=database, timezone=tz, log_level=log_level, fetch=fetch,
+                    digest=digest, console=console, slack=slack, discord=discord, feeds=feeds,
+                    subscriptions=subs)
+
+
+def _database_url(value: str, base_dir: Path, key: str) -> str:
+    if value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
+        rest = value.removeprefix("sqlite:///")
+        if rest and rest != ":memory:":
+            return "sqlite:///" + str((base_dir / rest).resolve())
+        return value
+    if value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        return value
+    raise ConfigError(key, f'"{value}" is not a supported database URL (use "sqlite:///file.db" or '
+                           '"postgresql+psycopg://user@host/db")')
+
+
+def _array_of_tables(top: _Section, name: str) -> list[tuple[str, Mapping[str, Any]]]:
+    value = top.data.get(name, [])
+    if not isinstance(value, list):
+        raise ConfigError(name, f"must be an array of tables ([[{name}]])")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{name}[{i}]", f"must be a table ([[{name}]])")
+        out.append((f"{name}[{i}]", item))
+    return out
+
+
+def _feeds(top: _Section, base_dir: Path, allow_local: bool) -> tuple[FeedConfig, ...]:
+    feeds: list[FeedConfig] = []
+    seen: set[str] = set()
+    for path, item in _array_of_tables(top, "feeds"):
+        sec = _Section(item, path, {"url", "name"})
+        if "url" not in item:
+            raise ConfigError(sec.key("url"), "is missing; every [[feeds]] entry needs a url")
+        try:
+            url = resolve_feed_url(sec.get("url", str, ""), base_dir, allow_local)
+        except ValueError as exc:
+            raise ConfigError(sec.key("url"), str(exc)) from None
+        if url in seen:
+            raise ConfigError(sec.key("url"), f'"{url}" is listed twice')
+        seen.add(url)
+        feeds.append(FeedConfig(url=url, name=sec.get("name", str, None)))
+    return tuple(feeds)
+
+
+def _subscriptions(top: _Section, base_dir: Path, allow_local: bool, default_tz: str,
+                   known_feeds: set[str]) -> tuple[SubscriptionConfig, ...]:
+    subs: list[SubscriptionConfig] = []
+    channels: set[ChannelRef] = set()
+    for path, item in _array_of_tables(top, "subscriptions"):
+        sec = _Section(item, path, {"channel", "feeds", "schedule", "timezone", "weekdays", "max_stories"})
+        if "channel" not in item:
+            raise ConfigError(sec.key("channel"), 'is missing; name the channel, e.g. "console:#news"')
+        try:
+            channel = ChannelRef.parse(sec.get("channel", str, ""))
+        except ValueError as exc:
+            raise ConfigError(sec.key("channel"), str(exc)) from None
+        if channel.platform not in PLATFORMS:
+            raise ConfigError(sec.key("channel"), f'platform "{channel.platform}" is not one of {", ".join(PLATFORMS)}')
+        if channel in channels:
+            raise ConfigError(sec.key("channel"), f'"{channel}" has two [[subscriptions]] entries; merge them')
+        channels.add(channel)
+
+        raw_feeds = item.get("feeds", "all")
+        if raw_feeds == "all":
+            feeds = tuple(sorted(known_feeds))
+        elif isinstance(raw_feeds, list) and all(isinstance(x, str) for x in raw_feeds):
+            resolved = []
+            for j, value in enumerate(raw_feeds):
+                try:
+                    resolved.append(resolve_feed_url(value, base_dir, allow_local))
+                except ValueError as exc:
+                    raise ConfigError(f"{sec.key('feeds')}[{j}]", str(exc)) from None
+            feeds = tuple(dict.fromkeys(resolved))
+        else:
+            raise ConfigError(sec.key("feeds"), 'must be "all" or a list of feed URLs or paths')
+
+        raw_schedule = item.get("schedule", [])
+        schedule_list = [raw_schedule] if isinstance(raw_schedule, str) else raw_schedule
+        if not isinstance(schedule_list, list) or not all(isinstance(x, str) for x in schedule_list):
+            raise ConfigError(sec.key("schedule"), 'must be a time "HH:MM" or a list of them')
+        for value in schedule_list:
+            try:
+                parse_time_of_day(value)
+            except ValueError as exc:
+                raise ConfigError(sec.key("schedule"), str(exc)) from None
+        tz = sec.get("timezone", str, default_tz)
+        try:
+            check_timezone(tz)
+        except ValueError as exc:
+            raise ConfigError(sec.key("timezone"), str(exc)) from None
+        raw_days = item.get("weekdays", list(WEEKDAYS))
+        if not isinstance(raw_days, list) or not raw_days:
+            raise ConfigError(sec.key("weekdays"), f"must be a non-empty list of {', '.join(WEEKDAYS)}")
+        days = []
+        for value in raw_days:
+            if not isinstance(value, str) or value.lower()[:3] not in WEEKDAYS:
+                raise ConfigError(sec.key("weekdays"), f"{value!r} is not a weekday ({', '.join(WEEKDAYS)})")
+            days.append(value.lower()[:3])
+        max_stories = sec.positive("max_stories", int, None, 50) if "max_stories" in item else None
+        times = tuple(f"{h:02d}:{m:02d}" for h, m in map(parse_time_of_day, schedule_list))
+        subs.append(SubscriptionConfig(channel=channel, feeds=feeds, schedule=times, timezone=tz,
+                                       weekdays=tuple(dict.fromkeys(days)), max_stories=max_stories))
+    return tuple(subs)

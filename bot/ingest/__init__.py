@@ -1,0 +1,1 @@
+"""Feed ingestion: parse feed documents, clean article text, canonicalise URLs."""

@@ -1,0 +1,179 @@
+"""Fetch feed documents: http(s) through one aiohttp session, or local files for demos.
+
+Guarded: only http and https (files only where the config allows), no private,
+loopback, link-local, multicast or reserved address unless allowed, checked for
+literal IPs on every hop and for names inside the resolver at connect time.
+Conditional GET, a streamed body cap, a redirect limit and timeouts on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
+from bot.config import FetchSettings
+from bot.errors import FeedError, FetchRefusedError
+
+MAX_REDIRECTS = 5
+_REDIRECTS = {301, 302, 303, 307, 308}
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A fetched document, or `status == 304` with no body when it has not changed."""
+
+    url: str  # where the body came from after redirects
+    status: int
+    body: bytes | None
+    etag: str | None = None
+    last_modified: str | None = None
+    headers: dict[str, str] | None = None
+
+
+def address_problem(address: str) -> str | None:
+    """Why `address` may not be fetched from, or None when it is a public address."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for attr, why in (("is_loopback", "loopback"), ("is_private", "private"), ("is_link_local", "link-local"),
+                      ("is_multicast", "multicast"), ("is_reserved", "reserved"), ("is_unspecified", "unspecified")):
+        if getattr(ip, attr):
+            return f"{address} is a {why} address"
+    return None
+
+
+class _RefusedAddress(OSError):
+    """Raised inside the resolver; an OSError so aiohttp passes it up as a connection error."""
+
+
+class GuardedResolver(ThreadedResolver):
+    """Resolves names, then refuses the connection if any address is not public."""
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        results = await super().resolve(host, port, family)
+        for result in results:
+            problem = address_problem(result["host"])
+            if problem:
+                raise _RefusedAddress(f"{host} resolves to {problem}")
+        return results
+
+
+class Fetcher:
+    """One shared HTTP session for every feed; create once, close at shutdown."""
+
+    def __init__(self, settings: FetchSettings) -> None:
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            resolver = None if self.settings.allow_private_networks else GuardedResolver()
+            connector = aiohttp.TCPConnector(resolver=resolver, limit=20, limit_per_host=2)
+            timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds,
+                                            sock_connect=min(10.0, self.settings.timeout_seconds))
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=timeout,
+                headers={"User-Agent": self.settings.user_agent,
+                         "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"},
+            )
+        return self._session
+
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """Fetch `url`; raises FeedError (FetchRefusedError for guarded targets) with the reason."""
+        scheme = urlsplit(url).scheme.lower()
+        if scheme in ("http", "https"):
+            return await self._fetch_http(url, etag, last_modified)
+        if scheme in ("", "file"):
+            return await self._fetch_file(url)
+        raise FetchRefusedError(url, f'the scheme "{scheme}" is not fetched; use an http or https URL')
+
+    async def _fetch_file(self, url: str) -> FetchResult:
+        if not self.settings.allow_local_files:
+            raise FetchRefusedError(url, "reading local files is off; set fetch.allow_local_files = true")
+        path = Path(url.removeprefix("file://"))
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise FeedError(url, f"cannot read the file: {exc.strerror or exc}") from None
+        if len(data) > self.settings.max_body_bytes:
+            raise FeedError(url, f"the file is larger than the {self._cap_mb()} MiB cap (fetch.max_body_mb)")
+        return FetchResult(url=url, status=200, body=data)
+
+    def _check_target(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https"):
+            raise FetchRefusedError(url, f'redirected to the scheme "{parts.scheme}", which is not fetched')
+        host = parts.hostname or ""
+        if not host:
+            raise FetchRefusedError(url, "the URL has no host")
+        if self.settings.allow_private_networks:
+            return
+        try:
+            problem = address_problem(host)
+        except ValueError:
+            return  # a name: the resolver checks what it resolves to
+        if problem:
+            raise FetchRefusedError(url, f"refused: {problem} (set fetch.allow_private_networks = true "
+                                         "only if you trust every feed URL)")
+
+    async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        try:
+            for _hop in range(MAX_REDIRECTS + 1):
+                self._check_target(current)
+                async with self._client().get(current, headers=headers, allow_redirects=False) as resp:
+                    if resp.status in _REDIRECTS and "Location" in resp.headers:
+                        current = urljoin(current, resp.headers["Location"])
+                        continue
+                    return await self._read(current, resp)
+            raise FeedError(url, f"more than {MAX_REDIRECTS} redirects; check the feed URL")
+        except _RefusedAddress as exc:
+            raise FetchRefusedError(current, f"refused: {exc}") from None
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, _RefusedAddress):
+                raise FetchRefusedError(current, f"refused: {exc.os_error}") from None
+            raise FeedError(current, f"cannot connect: {exc.os_error.strerror or exc.os_error}") from None
+        except TimeoutError:
+            raise FeedError(current, f"no complete answer within {self.settings.timeout_seconds:g} s "
+                                     "(fetch.timeout_seconds)") from None
+        except aiohttp.ClientError as exc:
+            raise FeedError(current, f"HTTP error: {exc}") from None
+
+    async def _read(self, url: str, resp: aiohttp.ClientResponse) -> FetchResult:
+        meta: dict[str, Any] = {"etag": resp.headers.get("ETag"), "last_modified": resp.headers.get("Last-Modified"),
+                                "headers": {k.lower(): v for k, v in resp.headers.items()}}
+        if resp.status == 304:
+            return FetchResult(url=url, status=304, body=None, **meta)
+        if resp.status >= 400:
+            raise FeedError(url, f"the server answered HTTP {resp.status} {resp.reason or ''}".rstrip())
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > self.settings.max_body_bytes:
+                raise FeedError(url, f"the body is larger than the {self._cap_mb()} MiB cap (fetch.max_body_mb)")
+            chunks.append(chunk)
+        return FetchResult(url=url, status=resp.status, body=b"".join(chunks), **meta)
+
+    def _cap_mb(self) -> str:
+        return f"{self.settings.max_body_bytes / 1024 / 1024:g}"

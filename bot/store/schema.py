@@ -1,0 +1,142 @@
+"""The current database schema as SQLAlchemy Core tables.
+
+Migrations under migrations/versions/ build exactly this; a test compares the two.
+Datetimes are stored as UTC and always come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so store naive UTC)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+
+feeds = sa.Table(
+    "feeds", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False, unique=True),
+    sa.Column("name", sa.Text),  # user's name for it; falls back to `title`
+    sa.Column("title", sa.Text),  # the feed's own title
+    sa.Column("added_at", UTCDateTime, nullable=False),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("body_hash", sa.Text),
+    sa.Column("last_checked_at", UTCDateTime),
+    sa.Column("next_check_at", UTCDateTime),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("failure_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("from_config", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+stories = sa.Table(
+    "stories", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("representative_id", sa.Integer),  # articles.id; no FK: the two tables point at each other
+    sa.Column("sources", sa.Integer, nullable=False, server_default="1"),
+)
+
+articles = sa.Table(
+    "articles", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("guid", sa.Text, nullable=False),
+    sa.Column("url", sa.Text),
+    sa.Column("canonical_url", sa.Text),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("author", sa.Text),
+    sa.Column("published_at", UTCDateTime),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("content_hash", sa.Text, nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),  # list of sentences
+    sa.Column("entities", sa.JSON, nullable=False),  # ranked KeyEntity dicts
+    sa.Column("shingles", sa.JSON, nullable=False),  # hashed word shingles for near-duplicate checks
+    sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id", ondelete="SET NULL")),
+    sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
+    sa.Index("ix_articles_canonical_url", "canonical_url"),
+    sa.Index("ix_articles_content_hash", "content_hash"),
+    sa.Index("ix_articles_story_id", "story_id"),
+    sa.Index("ix_articles_first_seen_at", "first_seen_at"),
+)
+
+subscriptions = sa.Table(
+    "subscriptions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("platform", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("schedule", sa.JSON, nullable=False),  # ["08:00", ...] local times
+    sa.Column("timezone", sa.Text, nullable=False),
+    sa.Column("weekdays", sa.JSON, nullable=False),  # ["mon", ...]
+    sa.Column("max_stories", sa.Integer),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("from_config", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("platform", "channel", name="uq_subscriptions_channel"),
+)
+
+subscription_feeds = sa.Table(
+    "subscription_feeds", metadata,
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("added_at", UTCDateTime, nullable=False),
+)
+
+digests = sa.Table(
+    "digests", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("scheduled_for", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),  # pending | posted | empty
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("posted_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("subscription_id", "scheduled_for", name="uq_digests_slot"),
+)
+
+digest_items = sa.Table(
+    "digest_items", metadata,
+    sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),  # 1.. in posting order
+    sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    sa.UniqueConstraint("digest_id", "story_id", name="uq_digest_items_story"),
+)
+
+posted_messages = sa.Table(
+    "posted_messages", metadata,
+    sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),  # 0 is the parent message, then digest_items.position
+    sa.Column("ref", sa.Text, nullable=False),  # platform message id (Slack ts, Discord id, console line)
+    sa.Column("thread_ref", sa.Text),
+    sa.Column("posted_at", UTCDateTime, nullable=False),
+)
