@@ -38,7 +38,7 @@ class FetchSettings:
 @dataclass(frozen=True)
 class DigestSettings:
     title: str = "News digest"
-    max_stories: int = 8
+    max_stories: int = 10
     summary_sentences: int = 3
     summary_chars: int = 600
     key_entities: int = 5

@@ -93,6 +93,7 @@ class DigestStory:
     key_entities: tuple[str, ...]
     also_covered_by: tuple[str, ...] = ()
     published: datetime | None = None
+    title_highlights: tuple[Span, ...] = ()  # the same key entities inside `title`
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class Digest:
     scheduled_for: datetime
     stories: tuple[DigestStory, ...]
     top_entities: tuple[str, ...] = ()
+    timezone: str = "UTC"  # the channel's zone, for showing the date
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,14 @@ def address_problem(address: str) -> str | None:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    for attr, why in (("is_loopback", "loopback"), ("is_private", "private"), ("is_link_local", "link-local"),
-                      ("is_multicast", "multicast"), ("is_reserved", "reserved"), ("is_unspecified", "unspecified")):
+    for attr, why in (
+        ("is_loopback", "loopback"),
+        ("is_private", "private"),
+        ("is_link_local", "link-local"),
+        ("is_multicast", "multicast"),
+        ("is_reserved", "reserved"),
+        ("is_unspecified", "unspecified"),
+    ):
         if getattr(ip, attr):
             return f"{address} is a {why} address"
     return None
@@ -58,8 +64,9 @@ class _RefusedAddress(OSError):
 class GuardedResolver(ThreadedResolver):
     """Resolves names, then refuses the connection if any address is not public."""
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-                      ) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await super().resolve(host, port, family)
         for result in results:
             problem = address_problem(result["host"])
@@ -84,12 +91,16 @@ class Fetcher:
         if self._session is None:
             resolver = None if self.settings.allow_private_networks else GuardedResolver()
             connector = aiohttp.TCPConnector(resolver=resolver, limit=20, limit_per_host=2)
-            timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds,
-                                            sock_connect=min(10.0, self.settings.timeout_seconds))
+            timeout = aiohttp.ClientTimeout(
+                total=self.settings.timeout_seconds, sock_connect=min(10.0, self.settings.timeout_seconds)
+            )
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=timeout,
-                headers={"User-Agent": self.settings.user_agent,
-                         "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"},
+                connector=connector,
+                timeout=timeout,
+                headers={
+                    "User-Agent": self.settings.user_agent,
+                    "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
+                },
             )
         return self._session
 
@@ -128,8 +139,9 @@ class Fetcher:
         except ValueError:
             return  # a name: the resolver checks what it resolves to
         if problem:
-            raise FetchRefusedError(url, f"refused: {problem} (set fetch.allow_private_networks = true "
-                                         "only if you trust every feed URL)")
+            raise FetchRefusedError(
+                url, f"refused: {problem} (set fetch.allow_private_networks = true only if you trust every feed URL)"
+            )
 
     async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
         headers: dict[str, str] = {}
@@ -154,14 +166,18 @@ class Fetcher:
                 raise FetchRefusedError(current, f"refused: {exc.os_error}") from None
             raise FeedError(current, f"cannot connect: {exc.os_error.strerror or exc.os_error}") from None
         except TimeoutError:
-            raise FeedError(current, f"no complete answer within {self.settings.timeout_seconds:g} s "
-                                     "(fetch.timeout_seconds)") from None
+            raise FeedError(
+                current, f"no complete answer within {self.settings.timeout_seconds:g} s (fetch.timeout_seconds)"
+            ) from None
         except aiohttp.ClientError as exc:
             raise FeedError(current, f"HTTP error: {exc}") from None
 
     async def _read(self, url: str, resp: aiohttp.ClientResponse) -> FetchResult:
-        meta: dict[str, Any] = {"etag": resp.headers.get("ETag"), "last_modified": resp.headers.get("Last-Modified"),
-                                "headers": {k.lower(): v for k, v in resp.headers.items()}}
+        meta: dict[str, Any] = {
+            "etag": resp.headers.get("ETag"),
+            "last_modified": resp.headers.get("Last-Modified"),
+            "headers": {k.lower(): v for k, v in resp.headers.items()},
+        }
         if resp.status == 304:
             return FetchResult(url=url, status=304, body=None, **meta)
         if resp.status >= 400:

@@ -1,0 +1,93 @@
+"""Console adapter: prints a digest the way a thread reads, on a terminal or to a file.
+
+The embedded default and the end-to-end test driver. On a terminal it uses rich's
+styles (key entities in bold); otherwise plain text with key entities as **bold**.
+Feed text goes in as rich Text, never as markup, so it cannot restyle the output.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.text import Text
+
+from bot.models import ChannelRef, Digest, DigestStory, PostedMessage, Span
+
+INDENT = "  │ "
+_SPACE = re.compile(r"\s+")
+
+
+class ConsoleAdapter:
+    name = "console"
+
+    def __init__(self, stream: TextIO | None = None, color: str = "auto") -> None:
+        self.stream = stream or sys.stdout
+        styled = {"always": True, "never": False}.get(color, self.stream.isatty())
+        self.styled = styled
+        self.console = Console(file=self.stream, force_terminal=styled, no_color=not styled, highlight=False,
+                               soft_wrap=True, emoji=False, markup=False)
+        self._counter = 0
+
+    def _ref(self) -> str:
+        self._counter += 1
+        return f"console-{self._counter}"
+
+    def render_parent(self, digest: Digest) -> Text:
+        local = digest.scheduled_for.astimezone(ZoneInfo(digest.timezone))
+        count = len(digest.stories)
+        line = Text()
+        line.append(f"━━ {digest.title}", style="bold cyan")
+        line.append(f" · {digest.channel} · {local:%a %d %b %Y} · {count} {'story' if count == 1 else 'stories'}")
+        if digest.top_entities:
+            line.append(" · ")
+            self._bold(line, ", ".join(digest.top_entities), "")
+        return line
+
+    def render_story(self, story: DigestStory, position: int) -> Text:
+        out = Text()
+        out.append(INDENT)
+        out.append(f"{position}. ", style="dim")
+        self._highlighted(out, story.title.strip(), story.title_highlights, "bold")
+        out.append("\n" + INDENT)
+        self._highlighted(out, story.summary, story.highlights, "")
+        out.append("\n" + INDENT)
+        out.append(_one_line(story.source), style="green")
+        if story.url:
+            out.append(" · ")
+            out.append(story.url, style="blue underline")
+        if story.also_covered_by:
+            out.append(" · also covered by " + ", ".join(_one_line(s) for s in story.also_covered_by), style="dim")
+        return out
+
+    def _highlighted(self, out: Text, value: str, spans: tuple[Span, ...], style: str) -> None:
+        cursor = 0
+        for span in spans:
+            out.append(_one_line(value[cursor:span.start]), style=style)
+            self._bold(out, _one_line(value[span.start:span.end]), "bold yellow")
+            cursor = span.end
+        out.append(_one_line(value[cursor:]), style=style)
+
+    def _bold(self, text: Text, value: str, style: str) -> None:
+        if self.styled:
+            text.append(value, style=style or "bold")
+        else:
+            text.append(f"**{value}**")
+
+    async def post_parent(self, channel: ChannelRef, digest: Digest) -> PostedMessage:
+        self.console.print(self.render_parent(digest))
+        ref = self._ref()
+        return PostedMessage(ref=ref, thread_ref=ref)
+
+    async def post_story(self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory,
+                         position: int) -> PostedMessage:
+        self.console.print(self.render_story(story, position))
+        return PostedMessage(ref=self._ref(), thread_ref=parent.thread_ref)
+
+
+def _one_line(value: str) -> str:
+    # feed text must not break the thread layout with its own line breaks
+    return _SPACE.sub(" ", value)

@@ -1,0 +1,189 @@
+"""`newsbot` command line: run, digest --once, poll --once, feeds add|list|remove.
+
+Every command takes --config PATH (default ./config.toml, falling back to the
+bundled config.example.toml with a note). Exit codes: 0 done, 1 failed, 2 bad
+config or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from bot.app import App
+from bot.config import Settings, load_settings, resolve_feed_url
+from bot.errors import ConfigError, FeedError, NewsbotError, UserInputError
+from bot.ingest.parse import parse_feed
+from bot.models import ChannelRef
+
+DEFAULT_CONFIG = Path("config.toml")
+EXAMPLE_NAMES = (Path("config.example.toml"), Path(__file__).resolve().parents[1] / "config.example.toml")
+
+
+def find_config(given: str | None) -> Path:
+    if given is not None:
+        return Path(given)
+    if DEFAULT_CONFIG.exists():
+        return DEFAULT_CONFIG
+    for example in EXAMPLE_NAMES:
+        if example.exists():
+            print(f"note: {DEFAULT_CONFIG} not found; using {example} "
+                  "(copy it to config.toml to make your own)", file=sys.stderr)
+            return example
+    raise ConfigError("", f"{DEFAULT_CONFIG} not found; pass --config PATH or copy config.example.toml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml)")
+    parser = argparse.ArgumentParser(prog="newsbot", description="News digests for Slack, Discord and the console.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", parents=[common], help="poll feeds and post scheduled digests until stopped")
+    d = sub.add_parser("digest", parents=[common], help="build and post one digest for every subscription now")
+    d.add_argument("--once", action="store_true", required=True, help="post once and exit")
+    d.add_argument("--no-poll", action="store_true", help="do not poll the feeds first")
+    p = sub.add_parser("poll", parents=[common], help="fetch the feeds once")
+    p.add_argument("--once", action="store_true", required=True, help="poll once and exit")
+    f = sub.add_parser("feeds", parents=[common], help="add, list or remove feeds")
+    fsub = f.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    fa = fsub.add_parser("add", parents=[common], help="add a feed (checked by fetching it once)")
+    fa.add_argument("url", help="feed URL (or a local file, when fetch.allow_local_files is on)")
+    fa.add_argument("--name", help="the name shown as the source in digests")
+    fa.add_argument("--channel", help='also subscribe this channel, e.g. "console:#news"')
+    fa.add_argument("--no-check", action="store_true", help="add without fetching it first")
+    fsub.add_parser("list", parents=[common], help="list feeds with their state")
+    fr = fsub.add_parser("remove", parents=[common], help="remove a feed by URL or id")
+    fr.add_argument("feed", help="feed URL or id (see `newsbot feeds list`)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(find_config(args.config))
+        logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return asyncio.run(_dispatch(args, settings))
+    except ConfigError as exc:
+        print(f"newsbot: config error: {exc}", file=sys.stderr)
+        return 2
+    except NewsbotError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    handlers: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
+        "run": _run, "digest": _digest, "poll": _poll,
+        "add": _feeds_add, "list": _feeds_list, "remove": _feeds_remove,
+    }
+    key = args.feeds_command if args.command == "feeds" else args.command
+    app = App.open(settings)
+    try:
+        return await handlers[key](app, args)
+    finally:
+        await app.close()
+
+
+async def _run(app: App, args: argparse.Namespace) -> int:
+    from bot.scheduler import run_forever
+
+    await run_forever(app)
+    return 0
+
+
+async def _poll(app: App, args: argparse.Namespace) -> int:
+    r = await app.poll()
+    print(f"polled {r.feeds} feeds: {r.ok} new content, {r.not_modified} not modified (304), "
+          f"{r.unchanged} unchanged, {r.failed} failed; {r.new_articles} new articles in {r.seconds:.2f}s")
+    for error in r.errors:
+        print(f"  failed: {error}", file=sys.stderr)
+    return 1 if r.feeds and r.failed == r.feeds else 0
+
+
+async def _digest(app: App, args: argparse.Namespace) -> int:
+    if not args.no_poll:
+        r = await app.poll()
+        print(f"polled {r.feeds} feeds: {r.new_articles} new articles, {r.failed} failed", file=sys.stderr)
+        for error in r.errors:
+            print(f"  failed: {error}", file=sys.stderr)
+    outcomes = await app.digest_all()
+    if not outcomes:
+        print("no subscriptions: add a [[subscriptions]] entry to the config", file=sys.stderr)
+    for o in outcomes:
+        if o.status in ("posted", "resumed"):
+            print(f"{o.channel}: {o.status} {o.stories} {'story' if o.stories == 1 else 'stories'}", file=sys.stderr)
+        else:
+            print(f"{o.channel}: {o.message}", file=sys.stderr)
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+async def _feeds_add(app: App, args: argparse.Namespace) -> int:
+    try:
+        url = resolve_feed_url(args.url, Path.cwd(), app.settings.fetch.allow_local_files)
+    except ValueError as exc:
+        raise UserInputError(f"cannot add {args.url!r}: {exc}") from None
+    if not args.no_check:
+        result = await app.fetcher.fetch(url)
+        if result.body is None:
+            raise FeedError(url, "the server sent no body to check; add it with --no-check")
+        parsed = parse_feed(result.body, url=result.url, now=app.clock.now(), headers=result.headers)
+        print(f'checked: "{parsed.title or url}" with {len(parsed.items)} items')
+    feed_id = app.store.add_feed(url, app.clock.now(), name=args.name)
+    print(f"feed {feed_id}: {url}")
+    if args.channel:
+        try:
+            channel = ChannelRef.parse(args.channel)
+        except ValueError as exc:
+            raise UserInputError(str(exc)) from None
+        sub_id = app.store.ensure_subscription(channel, app.clock.now())
+        app.store.subscribe(sub_id, [feed_id], app.clock.now())
+        print(f"{channel} now follows it")
+    return 0
+
+
+async def _feeds_list(app: App, args: argparse.Namespace) -> int:
+    feeds = app.store.feeds()
+    if not feeds:
+        print("no feeds yet: `newsbot feeds add URL`")
+    for f in feeds:
+        if f.paused:
+            state = f"paused after {f.failure_count} failures: {f.last_error}"
+        elif f.last_error:
+            state = f"failing ({f.failure_count}x): {f.last_error}"
+        elif f.last_checked_at is None:
+            state = "not fetched yet"
+        else:
+            state = f"ok, checked {f.last_checked_at:%Y-%m-%d %H:%M} UTC"
+        channels = ", ".join(str(c) for c in app.store.subscribers(f.id)) or "no subscribers"
+        print(f"{f.id:>3}  {f.display_name}\n     {f.url}\n     {state}; {channels}")
+    return 0
+
+
+async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
+    value = args.feed
+    feed = app.store.find_feed(value)
+    if feed is None and not value.isdigit():
+        try:
+            feed = app.store.find_feed(resolve_feed_url(value, Path.cwd(), True))
+        except ValueError:
+            feed = None
+    if feed is None:
+        raise UserInputError(f"no feed {value!r}; `newsbot feeds list` shows the ids and URLs")
+    if any(fc.url == feed.url for fc in app.settings.feeds) or any(
+            feed.url in sc.feeds for sc in app.settings.subscriptions):
+        raise UserInputError(f"feed {feed.id} ({feed.url}) is declared in {app.settings.path}; "
+                             "remove it there, or it comes back at the next start")
+    app.store.remove_feed(feed.id)
+    print(f"removed feed {feed.id}: {feed.url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The Protocols the core talks through: chat adapters and the clock.
+
+Adapters implement ChatAdapter and are handed to the core by bot.app; the core
+never imports a platform library. Time always comes from a Clock so tests can
+move it instead of sleeping.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.models import ChannelRef, Digest, DigestStory, PostedMessage
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ChatAdapter(Protocol):
+    """Posts one message at a time so the core can record each one as it goes.
+
+    A digest is a parent message, then one reply per story in the parent's thread.
+    Raise bot.errors.PostError when the platform refuses; the digest stays pending.
+    """
+
+    name: str
+
+    async def post_parent(self, channel: ChannelRef, digest: Digest) -> PostedMessage: ...
+
+    async def post_story(self, channel: ChannelRef, digest: Digest, parent: PostedMessage,
+                         story: DigestStory, position: int) -> PostedMessage: ...

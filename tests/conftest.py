@@ -1,0 +1,98 @@
+"""Shared fixtures: a fixed clock, database URLs for SQLite and PostgreSQL, demo settings."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bot.config import Settings, settings_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_FEEDS = ROOT / "examples" / "feeds"
+SHARED = ROOT.parent / "shared"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+class FixedClock:
+    """A clock that moves only when a test moves it."""
+
+    def __init__(self, now: datetime = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> None:
+        self.current += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+def _postgres_url() -> str | None:
+    """The PostgreSQL to test against, or None (with the reason printed by the skip)."""
+    url = os.environ.get("NEWSBOT_TEST_POSTGRES_URL", DEFAULT_PG)
+    try:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception:
+        return None
+    return url
+
+
+_PG_URL = _postgres_url()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'newsbot.db'}"
+        return
+    if _PG_URL is None:
+        reason = (f"no PostgreSQL reachable at {os.environ.get('NEWSBOT_TEST_POSTGRES_URL', DEFAULT_PG)}; "
+                  "set NEWSBOT_TEST_POSTGRES_URL to run the storage tests on PostgreSQL")
+        if os.environ.get("NEWSBOT_REQUIRE_POSTGRES"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"newsbot_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(_PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(_PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def demo_config(db_url: str, **overrides: Any) -> dict[str, Any]:
+    """The bundled example config, on the given database, with the console in plain text."""
+    raw: dict[str, Any] = {
+        "bot": {"database": db_url, "timezone": "UTC"},
+        "console": {"color": "never"},
+        "feeds": [{"url": str(EXAMPLE_FEEDS / n), "name": name} for n, name in
+                  (("pacific-wire.xml", "Pacific Wire"), ("harbor-ledger.xml", "Harbor Ledger"),
+                   ("lakeside-courier.xml", "Lakeside Courier"))],
+        "subscriptions": [{"channel": "console:#news", "feeds": "all", "schedule": "08:00",
+                           "timezone": "Europe/Brussels"}],
+    }
+    raw.update(overrides)
+    return raw
+
+
+@pytest.fixture
+def demo_settings(db_url: str, tmp_path: Path) -> Settings:
+    return settings_from_dict(demo_config(db_url), tmp_path / "config.toml")

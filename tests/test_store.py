@@ -1,0 +1,121 @@
+"""Storage on SQLite and PostgreSQL: migrations, exact dedupe, digest slots."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from bot.config import settings_from_dict
+from bot.errors import StorageError
+from bot.ingest.poll import StoryIndex, store_items
+from bot.models import ChannelRef, FeedItem, ParsedFeed
+from bot.store import migrate
+from bot.store.engine import create_engine
+from bot.store.schema import metadata
+from bot.store.store import Store
+
+NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+TABLES = {"feeds", "articles", "stories", "subscriptions", "subscription_feeds", "digests", "digest_items",
+          "posted_messages"}
+
+
+def test_empty_database_migrates_to_head_and_again_is_a_no_op(db_url: str) -> None:
+    engine = create_engine(db_url)
+    before, after = migrate.upgrade(engine)
+    assert (before, after) == (None, migrate.head_revision())
+    assert TABLES <= set(sa.inspect(engine).get_table_names())
+    assert migrate.upgrade(engine) == (after, after)
+    engine.dispose()
+
+
+def test_migrations_build_exactly_the_declared_schema(db_url: str) -> None:
+    engine = create_engine(db_url)
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_reopening_keeps_the_data(db_url: str) -> None:
+    store = Store.open(db_url)
+    feed_id = store.add_feed("https://a.example/feed", NOW, name="A")
+    store.close()
+    again = Store.open(db_url)
+    assert [(f.id, f.url, f.name) for f in again.feeds()] == [(feed_id, "https://a.example/feed", "A")]
+    again.close()
+
+
+def test_a_database_from_a_newer_version_is_refused(db_url: str) -> None:
+    engine = create_engine(db_url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StorageError, match="schema revision 9999.*newer version"):
+        migrate.upgrade(engine)
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.close()
+
+
+def item(guid: str, url: str | None, title: str = "Harbor bridge reopens after repairs",
+         text: str = "The Harbor bridge reopened on Monday after six weeks of repairs, the city said.") -> FeedItem:
+    return FeedItem(guid=guid, url=url, title=title, text=text, published=NOW)
+
+
+def test_exact_dedupe_by_guid_and_by_canonical_url(db_url: str, tmp_path: Path) -> None:
+    settings = settings_from_dict({"bot": {"database": db_url}}, tmp_path / "c.toml")
+    store = Store.open(db_url)
+    a = store.feeds([store.add_feed("https://a.example/feed", NOW)])[0]
+    b = store.feeds([store.add_feed("https://b.example/feed", NOW)])[0]
+    index = StoryIndex([])
+    first = ParsedFeed("A", None, (item("a-1", "https://a.example/news/bridge"),))
+    assert store_items(store, a, first, settings, NOW, index) == 1
+    # the same GUID again, even with another URL and text: not stored twice
+    again = ParsedFeed("A", None, (item("a-1", "https://a.example/news/bridge-updated", text="Updated."),))
+    assert store_items(store, a, again, settings, NOW, index) == 0
+    # another feed carrying the same article under a tracking-decorated URL: same canonical URL
+    tracked = ParsedFeed("B", None, (item("b-77", "https://A.example:443/news/bridge?utm_source=rss&fbclid=x#top"),))
+    assert store_items(store, b, tracked, settings, NOW, index) == 0
+    # a different article from B is stored
+    other = ParsedFeed("B", None, (item("b-78", "https://b.example/news/ferry", title="Ferry fares rise",
+                                        text="Ferry fares rise by ten percent in January, operator Bluewater said."),))
+    assert store_items(store, b, other, settings, NOW, index) == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM articles")).scalar() == 2
+    store.close()
+
+
+def test_same_text_from_two_feeds_is_one_story(db_url: str, tmp_path: Path) -> None:
+    settings = settings_from_dict({"bot": {"database": db_url}}, tmp_path / "c.toml")
+    store = Store.open(db_url)
+    a = store.feeds([store.add_feed("https://a.example/feed", NOW)])[0]
+    b = store.feeds([store.add_feed("https://b.example/feed", NOW)])[0]
+    index = StoryIndex([])
+    store_items(store, a, ParsedFeed("A", None, (item("a-1", "https://a.example/x"),)), settings, NOW, index)
+    store_items(store, b, ParsedFeed("B", None, (item("b-1", "https://b.example/y"),)), settings, NOW, index)
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT story_id FROM articles ORDER BY id")).scalars().all()
+        sources = conn.execute(sa.text("SELECT sources FROM stories")).scalars().all()
+    assert len(rows) == 2 and rows[0] == rows[1]
+    assert sources == [2]
+    store.close()
+
+
+def test_a_digest_slot_is_taken_once(db_url: str) -> None:
+    store = Store.open(db_url)
+    sub = store.upsert_subscription(ChannelRef("console", "#n"), NOW, schedule=["08:00"], timezone="UTC")
+    assert store.create_digest(sub, NOW, "News", [], NOW) is not None
+    assert store.create_digest(sub, NOW, "News", [], NOW) is None
+    store.close()
