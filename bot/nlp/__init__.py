@@ -1,0 +1,1 @@
+"""Pure-Python text analysis for articles: sentences, entities, condensed summaries, highlights."""

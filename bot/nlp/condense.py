@@ -1,0 +1,104 @@
+"""Extractive condensing of one article into a few whole sentences.
+
+Lead-first (news is an inverted pyramid: Lead-3 beats centrality methods on CNN/DM), skipping
+fragments, non-sentences and a first sentence that only repeats the headline; when the opening is
+weak (datelines, questions, stubs) it falls back to word-overlap centrality. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.nlp.sentences import split_sentences
+
+_MIN_WORDS = 4
+_HEADLINE_OVERLAP = 0.7  # share of a sentence's content words already in the title
+_LEAD_WINDOW = 3  # eligible sentences past the budget still worth trying in lead mode
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_ENDS_LIKE_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*$")
+_STOP_WORDS = """a an the and or but of to in on at for by with from as is are was were be been has have had it its
+this that these those he she they we i you his her their our will would can could may might not no said says
+after before over into about than then there here also who which what when where while"""
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def condense(title: str, text: str, *, max_sentences: int = 3, max_chars: int = 600) -> list[str]:
+    """Up to `max_sentences` whole sentences of `text`, in document order, joined length <= `max_chars`.
+
+    The one exception to the length cap: when no eligible sentence fits on its own, the first eligible
+    sentence is returned alone and whole, because a summary is never cut mid-sentence and never empty
+    for non-empty text. Returns [] only when `text` has no sentences at all.
+    """
+    sentences = split_sentences(text)
+    if not sentences or max_sentences < 1:
+        return []
+    title_words = _content(title)
+    eligible = [i for i, s in enumerate(sentences) if _is_sentence(s) and not _repeats_headline(s, title_words)]
+    if not eligible:
+        # Nothing looks like prose: the longest pieces are still better than nothing.
+        eligible = [i for i, s in enumerate(sentences) if not _repeats_headline(s, title_words)] or [0]
+    if _weak_lead(sentences, title_words):
+        central = _by_centrality(sentences, eligible)
+        chosen = _fit(sentences, central, max_sentences, max_chars, window=len(central))
+    else:
+        chosen = _fit(sentences, eligible, max_sentences, max_chars, window=max_sentences + _LEAD_WINDOW)
+    return [sentences[i] for i in sorted(chosen)]
+
+
+def _fit(sentences: list[str], order: list[int], max_sentences: int, max_chars: int, *, window: int) -> list[int]:
+    """Greedily take sentences in `order` while the joined length stays within `max_chars`."""
+    chosen: list[int] = []
+    used = -1  # joining adds one space per sentence after the first
+    for i in order[:window]:
+        if len(chosen) >= max_sentences:
+            break
+        if used + 1 + len(sentences[i]) <= max_chars:
+            chosen.append(i)
+            used += 1 + len(sentences[i])
+    if not chosen:
+        fits = [i for i in order if len(sentences[i]) <= max_chars]
+        chosen = [fits[0] if fits else order[0]]
+    return chosen
+
+
+def _words(s: str) -> list[str]:
+    return _WORD.findall(s)
+
+
+def _content(s: str) -> set[str]:
+    # Five-letter prefixes stand in for stems: "agree"/"agreed", "cooperation"/"cooperate".
+    return {w.lower()[:5] for w in _words(s) if w.lower() not in _STOP}
+
+
+def _is_sentence(s: str) -> bool:
+    words = _words(s)
+    if len(words) < _MIN_WORDS or not _ENDS_LIKE_SENTENCE.search(s):
+        return False
+    letters = [c for c in s if c.isalpha()]
+    return not (letters and sum(c.isupper() for c in letters) > 0.6 * len(letters))
+
+
+def _repeats_headline(s: str, title_words: set[str]) -> bool:
+    words = _content(s)
+    return bool(words and title_words) and len(words & title_words) >= _HEADLINE_OVERLAP * len(words)
+
+
+def _weak_lead(sentences: list[str], title_words: set[str]) -> bool:
+    """The opening is weak when most of its first three sentences are stubs, questions or datelines."""
+    head = [s for s in sentences if not _repeats_headline(s, title_words)][:3]
+    bad = sum(1 for s in head if not _is_sentence(s) or s.rstrip("\"'”’)] ").endswith("?"))
+    return len(head) >= 2 and bad * 2 > len(head)
+
+
+def _by_centrality(sentences: list[str], candidates: list[int]) -> list[int]:
+    """Candidates ordered by mean word overlap with the other candidates, most central first."""
+    bags = {i: _content(sentences[i]) for i in candidates}
+
+    def centrality(i: int) -> float:
+        if len(candidates) < 2 or not bags[i]:
+            return 0.0
+        total = sum(len(bags[i] & bags[j]) / len(bags[i] | bags[j]) for j in candidates if j != i and bags[j])
+        return total / (len(candidates) - 1)
+
+    prose = [i for i in candidates if not sentences[i].rstrip("\"'”’)] ").endswith("?")] or candidates
+    return sorted(prose, key=lambda i: (-centrality(i), i))

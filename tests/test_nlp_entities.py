@@ -1,0 +1,127 @@
+"""Heuristic entity extraction and per-article ranking with alias merging."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from bot.models import Entity
+from bot.nlp.entities import extract_entities, rank_entities
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+BOILERPLATE = ("Spread the love", "READ ALSO:", "Leave a Reply")
+SEED_TITLE = "NATO and South Korea agree to increase global cooperation"
+
+
+def seed_text() -> str:
+    raw = (SEEDS / "nato-south-korea.txt").read_text(encoding="utf-8")
+    return "\n".join(line for line in raw.splitlines() if not line.strip().startswith(BOILERPLATE))
+
+
+def pairs(text: str) -> list[tuple[str, str]]:
+    return [(e.text, e.label) for e in extract_entities(text)]
+
+
+def test_spans_index_into_unchanged_text() -> None:
+    text = "Kim Kyung-hyup met Stian Jenssen in Brussels.\n\nNATO’s chief visited Seoul."
+    ents = extract_entities(text)
+    assert ents, "expected entities"
+    for e in ents:
+        assert isinstance(e, Entity)
+        assert text[e.start : e.end] == e.text
+
+
+def test_titles_are_stripped_from_people() -> None:
+    assert pairs("U.S. President Joe Biden has set a deadline.") == [("U.S.", "LOC"), ("Joe Biden", "PER")]
+    assert ("Antony Blinken", "PER") in pairs("He met Secretary of State Antony Blinken on Monday.")
+
+
+def test_curly_possessives_split_names() -> None:
+    text = "He chairs South Korea’s National Assembly’s Intelligence Committee."
+    assert pairs(text) == [("South Korea", "LOC"), ("National Assembly", "ORG"), ("Intelligence Committee", "ORG")]
+
+
+def test_connectors_hyphens_and_acronyms() -> None:
+    got = pairs("Talks between NATO and the Republic of Korea and the Bank of England involved Kim Kyung-hyup.")
+    assert got == [("NATO", "ORG"), ("Republic of Korea", "LOC"), ("Bank of England", "ORG"), ("Kim Kyung-hyup", "PER")]
+
+
+def test_sentence_initial_words_weekdays_and_months_are_not_entities() -> None:
+    text = "During the visit, talks began. The two sides met on Thursday. On September 11, officials spoke."
+    assert pairs(text) == []
+
+
+def test_labels_from_cues() -> None:
+    got = dict(pairs("Afghan forces left Kabul after the World Health Organization and Reuters reported it."))
+    assert got == {"Afghan": "MISC", "Kabul": "LOC", "World Health Organization": "ORG", "Reuters": "ORG"}
+
+
+def test_lone_surname_takes_the_persons_label() -> None:
+    got = pairs("Stian Jenssen met officials.\n\nJenssen also said he was pleased.")
+    assert got == [("Stian Jenssen", "PER"), ("Jenssen", "PER")]
+
+
+def test_rank_merges_acronyms_surnames_possessives_and_case() -> None:
+    title = "NATO envoy meets Korean lawmakers"
+    text = (
+        "Stian Jenssen of the North Atlantic Treaty Organization met lawmakers in Seoul. "
+        "Jenssen said NATO’s door was open. NATO will help. Officials in Seoul agreed with Jenssen."
+    )
+    ranked = rank_entities(title, text)
+    by_text = {k.text: k for k in ranked}
+    assert "NATO" in by_text and "North Atlantic Treaty Organization" in by_text["NATO"].aliases
+    assert by_text["NATO"].mentions == 4  # title, expansion, possessive, plain
+    assert by_text["Stian Jenssen"].aliases == ("Jenssen",)
+    assert by_text["Stian Jenssen"].mentions == 3
+    assert "Jenssen" not in by_text and "North Atlantic Treaty Organization" not in by_text
+    assert ranked[0].text == "NATO" and ranked[0].salience == 1.0
+    assert all(a.salience >= b.salience for a, b in itertools.pairwise(ranked))
+
+
+def test_expansion_used_most_stays_canonical() -> None:
+    text = (
+        "The Korea Development Institute said growth slowed. The Korea Development Institute expects a "
+        "recovery. KDI economists disagree."
+    )
+    ranked = rank_entities("Growth slows", text)
+    top = {k.text: k for k in ranked}["Korea Development Institute"]
+    assert top.aliases == ("KDI",) and top.mentions == 3
+
+
+def test_title_presence_raises_salience() -> None:
+    text = "Paris and Berlin held talks. Paris hosted. Berlin sent envoys. Berlin agreed."
+    assert rank_entities("Paris hosts talks", text)[0].text == "Paris"
+    assert rank_entities("Berlin joins talks", text)[0].text == "Berlin"
+
+
+def test_title_case_headline_does_not_invent_entities() -> None:
+    ranked = rank_entities("Allies Agree To Increase Global Cooperation", "NATO allies met in Brussels on Friday.")
+    assert {k.text for k in ranked} == {"NATO", "Brussels"}
+
+
+@pytest.mark.skipif(not (SEEDS / "nato-south-korea.txt").exists(), reason="shared seeds not present")
+def test_seed_article_key_entities() -> None:
+    ranked = rank_entities(SEED_TITLE, seed_text())
+    by_text = {k.text: k for k in ranked}
+    for name in ("NATO", "South Korea", "Kim Kyung-hyup", "Stian Jenssen"):
+        assert name in by_text, name
+    assert "North Atlantic Treaty Organization" in by_text["NATO"].aliases
+    assert "Jenssen" in by_text["Stian Jenssen"].aliases
+    assert by_text["Kim Kyung-hyup"].label == "PER" and by_text["NATO"].label == "ORG"
+    assert [k.text for k in ranked[:2]] == ["NATO", "South Korea"]
+    assert "Republic of Korea" in by_text["South Korea"].aliases
+
+
+def test_all_caps_headline_trusts_only_known_names() -> None:
+    assert pairs("SOCCER - JAPAN GET LUCKY WIN IN NEW YORK .") == [("JAPAN", "LOC"), ("NEW YORK", "LOC")]
+
+
+def test_caption_colon_and_stray_capitals_are_not_entities() -> None:
+    assert pairs("Fans gathered early: A popular pastime in China draws crowds.") == [("China", "LOC")]
+
+
+def test_known_place_is_not_relabelled_as_a_person_name_part() -> None:
+    got = pairs("The China Dream kite flew over Chongqing.\n\nChina said nothing.")
+    assert ("China", "LOC") in got and ("China Dream", "PER") not in got
