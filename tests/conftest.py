@@ -96,3 +96,17 @@ def demo_config(db_url: str, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def demo_settings(db_url: str, tmp_path: Path) -> Settings:
     return settings_from_dict(demo_config(db_url), tmp_path / "config.toml")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Where CI says the shared corpora or PostgreSQL must be there, a skip for their absence fails."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if not report.skipped:
+        return
+    reason = str(report.longrepr)
+    if (os.environ.get("NEWSBOT_REQUIRE_SHARED") and "shared" in reason) or (
+            os.environ.get("NEWSBOT_REQUIRE_POSTGRES") and "PostgreSQL" in reason):
+        report.outcome = "failed"
+        report.longrepr = f"required by CI but skipped: {reason}"

@@ -39,15 +39,21 @@ class FetchResult:
     headers: dict[str, str] | None = None
 
 
-def address_problem(address: str) -> str | None:
-    """Why `address` may not be fetched from, or None when it is a public address."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def address_problem(address: str, exempt: tuple[Network, ...] = ()) -> str | None:
+    """Why `address` may not be fetched from, or None when it is public (or in an `exempt` network)."""
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if any(ip in net for net in exempt):
+        return None
+    # most specific first: link-local and loopback ranges also count as "private"
     for attr, why in (
         ("is_loopback", "loopback"),
-        ("is_private", "private"),
         ("is_link_local", "link-local"),
+        ("is_private", "private"),
         ("is_multicast", "multicast"),
         ("is_reserved", "reserved"),
         ("is_unspecified", "unspecified"),
@@ -64,12 +70,16 @@ class _RefusedAddress(OSError):
 class GuardedResolver(ThreadedResolver):
     """Resolves names, then refuses the connection if any address is not public."""
 
+    def __init__(self, exempt: tuple[Network, ...] = ()) -> None:
+        super().__init__()
+        self.exempt = exempt
+
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await super().resolve(host, port, family)
         for result in results:
-            problem = address_problem(result["host"])
+            problem = address_problem(result["host"], self.exempt)
             if problem:
                 raise _RefusedAddress(f"{host} resolves to {problem}")
         return results
@@ -78,8 +88,9 @@ class GuardedResolver(ThreadedResolver):
 class Fetcher:
     """One shared HTTP session for every feed; create once, close at shutdown."""
 
-    def __init__(self, settings: FetchSettings) -> None:
+    def __init__(self, settings: FetchSettings, exempt: tuple[Network, ...] = ()) -> None:
         self.settings = settings
+        self.exempt = exempt  # networks the guard lets through, e.g. a known intranet feed server
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -89,7 +100,7 @@ class Fetcher:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            resolver = None if self.settings.allow_private_networks else GuardedResolver()
+            resolver = None if self.settings.allow_private_networks else GuardedResolver(self.exempt)
             connector = aiohttp.TCPConnector(resolver=resolver, limit=20, limit_per_host=2)
             timeout = aiohttp.ClientTimeout(
                 total=self.settings.timeout_seconds, sock_connect=min(10.0, self.settings.timeout_seconds)
@@ -135,7 +146,7 @@ class Fetcher:
         if self.settings.allow_private_networks:
             return
         try:
-            problem = address_problem(host)
+            problem = address_problem(host, self.exempt)
         except ValueError:
             return  # a name: the resolver checks what it resolves to
         if problem:

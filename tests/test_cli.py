@@ -1,0 +1,110 @@
+"""The `newsbot` command as a user runs it: a subprocess on a copy of the example config."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def newsbot(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A folder with config.toml = the example, pointing at the bundled feeds."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    text = text.replace('url = "examples/feeds/', f'url = "{ROOT}/examples/feeds/')
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_digest_once_twice(workdir: Path) -> None:
+    first = newsbot("digest", "--once", cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("agree to increase global cooperation") == 1
+    assert "posted 9 stories" in first.stderr
+    assert (workdir / "newsbot.db").exists()
+    second = newsbot("digest", "--once", cwd=workdir)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == ""
+    assert "console:#news: nothing new since the last digest" in second.stderr
+
+
+def test_default_config_falls_back_to_the_example_with_a_note(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    shutil.copy(ROOT / "config.example.toml", tmp_path / "config.example.toml")
+    proc = newsbot("feeds", "list", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "note: config.toml not found; using config.example.toml" in proc.stderr
+    assert "Pacific Wire" in proc.stdout and "not fetched yet" in proc.stdout
+
+
+def test_feeds_add_list_remove(workdir: Path, tmp_path: Path) -> None:
+    extra = ROOT / "examples" / "feeds" / "lakeside-courier.xml"
+    copy = tmp_path / "extra.xml"
+    shutil.copy(extra, copy)
+    added = newsbot("feeds", "add", str(copy), "--name", "Extra", "--channel", "console:#other", cwd=workdir)
+    assert added.returncode == 0, added.stderr
+    assert 'checked: "' in added.stdout and "console:#other now follows it" in added.stdout
+    listed = newsbot("feeds", "list", cwd=workdir)
+    assert "Extra" in listed.stdout and "console:#other" in listed.stdout
+    feed_id = next(line.split()[0] for line in listed.stdout.splitlines() if line.strip().endswith("Extra"))
+    removed = newsbot("feeds", "remove", feed_id, cwd=workdir)
+    assert removed.returncode == 0 and f"removed feed {feed_id}" in removed.stdout
+    assert "Extra" not in newsbot("feeds", "list", cwd=workdir).stdout
+
+
+def test_feeds_errors_say_what_to_do(workdir: Path, tmp_path: Path) -> None:
+    html = tmp_path / "page.html"
+    html.write_text("<html><head><title>Hi</title></head><body><p>Not a feed</p></body></html>")
+    bad = newsbot("feeds", "add", str(html), cwd=workdir)
+    assert bad.returncode == 1 and "newsbot:" in bad.stderr and bad.stdout == ""
+    missing = newsbot("feeds", "remove", "999", cwd=workdir)
+    assert missing.returncode == 1 and "no feed '999'; `newsbot feeds list` shows" in missing.stderr
+    declared = newsbot("feeds", "remove", "1", cwd=workdir)
+    assert declared.returncode == 1 and "is declared in" in declared.stderr
+    scheme = newsbot("feeds", "add", "gopher://x.example/feed", cwd=workdir)
+    assert scheme.returncode == 1 and "unsupported scheme" in scheme.stderr
+
+
+def test_poll_once_prints_one_summary_line(workdir: Path) -> None:
+    proc = newsbot("poll", "--once", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("polled 3 feeds: 3 new content, 0 not modified (304), 0 unchanged, 0 failed; ")
+    again = newsbot("poll", "--once", cwd=workdir)
+    assert "3 unchanged" in again.stdout and "; 0 new articles" in again.stdout
+
+
+def test_run_polls_then_stops_cleanly_on_sigterm(workdir: Path) -> None:
+    cfg = workdir / "config.toml"
+    cfg.write_text(cfg.read_text().replace('log_level = "warning"', 'log_level = "info"'))
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=workdir, stderr=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        lines.append(line)
+        if "polled 3 feeds" in line:
+            break
+    else:
+        proc.kill()
+        pytest.fail("no poll within 60 s:\n" + "".join(lines))
+    assert any("digest:1:08:00" in line for line in lines), lines
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "newsbot stopped" in err

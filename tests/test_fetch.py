@@ -1,0 +1,140 @@
+"""The fetcher against a real HTTP server on loopback: validators, caps, redirects, the address guard."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import ipaddress
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.config import FetchSettings
+from bot.errors import FeedError, FetchRefusedError
+from bot.ingest.fetch import Fetcher, address_problem
+
+FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title></channel></rss>"
+
+
+async def feed(request: web.Request) -> web.Response:
+    if request.headers.get("If-None-Match") == '"v1"':
+        return web.Response(status=304)
+    return web.Response(body=FEED, headers={"ETag": '"v1"', "Content-Type": "application/rss+xml"})
+
+
+async def gz(request: web.Request) -> web.Response:
+    return web.Response(body=gzip.compress(FEED), headers={"Content-Encoding": "gzip"})
+
+
+async def huge(request: web.Request) -> web.StreamResponse:
+    resp = web.StreamResponse()
+    await resp.prepare(request)
+    for _ in range(64):
+        await resp.write(b"x" * 65536)
+    return resp
+
+
+async def loop(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/loop")
+
+
+async def slow(request: web.Request) -> web.Response:
+    await asyncio.sleep(5)
+    return web.Response(body=FEED)
+
+
+async def broken(request: web.Request) -> web.Response:
+    return web.Response(status=500, reason="Internal Server Error")
+
+
+async def to_private(request: web.Request) -> web.Response:
+    raise web.HTTPFound("http://10.0.0.1/feed")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[TestServer]:
+    app = web.Application()
+    for path, handler in (("/feed", feed), ("/gz", gz), ("/huge", huge), ("/loop", loop), ("/slow", slow),
+                          ("/broken", broken), ("/to-private", to_private)):
+        app.router.add_get(path, handler)
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    yield srv
+    await srv.close()
+
+
+def fetcher(**kw: object) -> Fetcher:
+    base: dict[str, object] = {"allow_private_networks": True, "timeout_seconds": 2.0}
+    base.update(kw)
+    return Fetcher(FetchSettings(**base))  # type: ignore[arg-type]
+
+
+async def test_etag_then_304(server: TestServer) -> None:
+    f = fetcher()
+    first = await f.fetch(str(server.make_url("/feed")))
+    assert (first.status, first.body, first.etag) == (200, FEED, '"v1"')
+    second = await f.fetch(str(server.make_url("/feed")), etag=first.etag)
+    assert (second.status, second.body) == (304, None)
+    await f.close()
+
+
+async def test_gzip_is_decoded(server: TestServer) -> None:
+    f = fetcher()
+    assert (await f.fetch(str(server.make_url("/gz")))).body == FEED
+    await f.close()
+
+
+async def test_body_cap_redirect_loop_timeout_and_http_errors(server: TestServer) -> None:
+    f = fetcher(max_body_bytes=1024 * 1024)
+    with pytest.raises(FeedError, match=r"larger than the 1 MiB cap"):
+        await f.fetch(str(server.make_url("/huge")))
+    with pytest.raises(FeedError, match="more than 5 redirects"):
+        await f.fetch(str(server.make_url("/loop")))
+    with pytest.raises(FeedError, match="no complete answer within 0.5 s"):
+        await fetcher(timeout_seconds=0.5).fetch(str(server.make_url("/slow")))
+    with pytest.raises(FeedError, match="HTTP 500 Internal Server Error"):
+        await f.fetch(str(server.make_url("/broken")))
+    await f.close()
+
+
+async def test_guard_refuses_loopback_names_literals_and_redirects(server: TestServer) -> None:
+    guarded = fetcher(allow_private_networks=False)
+    port = server.port
+    with pytest.raises(FetchRefusedError, match="127.0.0.1 is a loopback address"):
+        await guarded.fetch(f"http://127.0.0.1:{port}/feed")
+    with pytest.raises(FetchRefusedError, match="localhost resolves to .* loopback address"):
+        await guarded.fetch(f"http://localhost:{port}/feed")
+    with pytest.raises(FetchRefusedError, match=r"\[?::1\]? is a loopback address|::1 is a loopback"):
+        await guarded.fetch(f"http://[::1]:{port}/feed")
+    with pytest.raises(FetchRefusedError, match="169.254.169.254 is a link-local address"):
+        await guarded.fetch("http://169.254.169.254/latest/meta-data")
+    await guarded.close()
+
+
+async def test_a_permitted_host_redirecting_to_a_private_address_is_refused(server: TestServer) -> None:
+    # loopback stands in for a public host: exempt it, and the redirect to 10.0.0.1 must still be refused
+    f = Fetcher(FetchSettings(allow_private_networks=False, timeout_seconds=2.0),
+                exempt=(ipaddress.ip_network("127.0.0.0/8"),))
+    assert (await f.fetch(str(server.make_url("/feed")))).status == 200
+    with pytest.raises(FetchRefusedError, match="http://10.0.0.1/feed: refused: 10.0.0.1 is a private address"):
+        await f.fetch(str(server.make_url("/to-private")))
+    await f.close()
+
+
+def test_address_problem_classifies() -> None:
+    assert address_problem("10.1.2.3") == "10.1.2.3 is a private address"
+    assert address_problem("::ffff:127.0.0.1") == "::ffff:127.0.0.1 is a loopback address"
+    assert address_problem("224.0.0.1") == "224.0.0.1 is a multicast address"
+    assert address_problem("93.184.215.14") is None
+
+
+async def test_schemes_and_local_files(tmp_path: object) -> None:
+    f = fetcher(allow_local_files=False)
+    with pytest.raises(FetchRefusedError, match='scheme "ftp" is not fetched'):
+        await f.fetch("ftp://example.org/feed")
+    with pytest.raises(FetchRefusedError, match="reading local files is off"):
+        await f.fetch("/etc/passwd")
+    with pytest.raises(FeedError, match="cannot read the file"):
+        await fetcher(allow_local_files=True).fetch("/nonexistent/feed.xml")
