@@ -28,8 +28,15 @@ class ConsoleAdapter:
         self.stream = stream or sys.stdout
         styled = {"always": True, "never": False}.get(color, self.stream.isatty())
         self.styled = styled
-        self.console = Console(file=self.stream, force_terminal=styled, no_color=not styled, highlight=False,
-                               soft_wrap=True, emoji=False, markup=False)
+        self.console = Console(
+            file=self.stream,
+            force_terminal=styled,
+            no_color=not styled,
+            highlight=False,
+            soft_wrap=True,
+            emoji=False,
+            markup=False,
+        )
         self._counter = 0
 
     def _ref(self) -> str:
@@ -66,8 +73,8 @@ class ConsoleAdapter:
     def _highlighted(self, out: Text, value: str, spans: tuple[Span, ...], style: str) -> None:
         cursor = 0
         for span in spans:
-            out.append(_one_line(value[cursor:span.start]), style=style)
-            self._bold(out, _one_line(value[span.start:span.end]), "bold yellow")
+            out.append(_one_line(value[cursor : span.start]), style=style)
+            self._bold(out, _one_line(value[span.start : span.end]), "bold yellow")
             cursor = span.end
         out.append(_one_line(value[cursor:]), style=style)
 
@@ -82,8 +89,9 @@ class ConsoleAdapter:
         ref = self._ref()
         return PostedMessage(ref=ref, thread_ref=ref)
 
-    async def post_story(self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory,
-                         position: int) -> PostedMessage:
+    async def post_story(
+        self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
+    ) -> PostedMessage:
         self.console.print(self.render_story(story, position))
         return PostedMessage(ref=self._ref(), thread_ref=parent.thread_ref)
 

@@ -20,8 +20,9 @@ from bot.store.store import Store
 
 
 class App:
-    def __init__(self, settings: Settings, store: Store, adapters: dict[str, ChatAdapter],
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, adapters: dict[str, ChatAdapter], clock: Clock | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.adapters = adapters
@@ -29,8 +30,14 @@ class App:
         self.fetcher = Fetcher(settings.fetch)
 
     @classmethod
-    def open(cls, settings: Settings, *, clock: Clock | None = None, stream: TextIO | None = None,
-             adapters: dict[str, ChatAdapter] | None = None) -> App:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        stream: TextIO | None = None,
+        adapters: dict[str, ChatAdapter] | None = None,
+    ) -> App:
         store = Store.open(settings.database_url)
         app = cls(settings, store, adapters if adapters is not None else build_adapters(settings, stream), clock)
         app.sync_config()
@@ -45,9 +52,15 @@ class App:
         now = self.clock.now()
         ids = {fc.url: self.store.add_feed(fc.url, now, name=fc.name, from_config=True) for fc in self.settings.feeds}
         for sc in self.settings.subscriptions:
-            sub_id = self.store.upsert_subscription(sc.channel, now, schedule=sc.schedule, timezone=sc.timezone,
-                                                    weekdays=sc.weekdays, max_stories=sc.max_stories,
-                                                    from_config=True)
+            sub_id = self.store.upsert_subscription(
+                sc.channel,
+                now,
+                schedule=sc.schedule,
+                timezone=sc.timezone,
+                weekdays=sc.weekdays,
+                max_stories=sc.max_stories,
+                from_config=True,
+            )
             feed_ids = [ids[url] if url in ids else self.store.add_feed(url, now) for url in sc.feeds]
             self.store.subscribe(sub_id, feed_ids, now)
 
@@ -72,6 +85,9 @@ def build_adapters(settings: Settings, stream: TextIO | None = None) -> dict[str
         adapters["console"] = ConsoleAdapter(stream, settings.console.color)
     for platform, enabled in (("slack", settings.slack.enabled), ("discord", settings.discord.enabled)):
         if enabled:
-            raise ConfigError(f"{platform}.enabled", f"the {platform} adapter is not part of this version yet; "
-                                                     "set it to false (see README: Slack and Discord)")
+            raise ConfigError(
+                f"{platform}.enabled",
+                f"the {platform} adapter is not part of this version yet; "
+                "set it to false (see README: Slack and Discord)",
+            )
     return adapters

@@ -31,8 +31,10 @@ def find_config(given: str | None) -> Path:
         return DEFAULT_CONFIG
     for example in EXAMPLE_NAMES:
         if example.exists():
-            print(f"note: {DEFAULT_CONFIG} not found; using {example} "
-                  "(copy it to config.toml to make your own)", file=sys.stderr)
+            print(
+                f"note: {DEFAULT_CONFIG} not found; using {example} (copy it to config.toml to make your own)",
+                file=sys.stderr,
+            )
             return example
     raise ConfigError("", f"{DEFAULT_CONFIG} not found; pass --config PATH or copy config.example.toml")
 
@@ -65,8 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(find_config(args.config))
-        logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"newsbot: config error: {exc}", file=sys.stderr)
@@ -80,8 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     handlers: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
-        "run": _run, "digest": _digest, "poll": _poll,
-        "add": _feeds_add, "list": _feeds_list, "remove": _feeds_remove,
+        "run": _run,
+        "digest": _digest,
+        "poll": _poll,
+        "add": _feeds_add,
+        "list": _feeds_list,
+        "remove": _feeds_remove,
     }
     key = args.feeds_command if args.command == "feeds" else args.command
     app = App.open(settings)
@@ -100,8 +107,10 @@ async def _run(app: App, args: argparse.Namespace) -> int:
 
 async def _poll(app: App, args: argparse.Namespace) -> int:
     r = await app.poll()
-    print(f"polled {r.feeds} feeds: {r.ok} new content, {r.not_modified} not modified (304), "
-          f"{r.unchanged} unchanged, {r.failed} failed; {r.new_articles} new articles in {r.seconds:.2f}s")
+    print(
+        f"polled {r.feeds} feeds: {r.ok} new content, {r.not_modified} not modified (304), "
+        f"{r.unchanged} unchanged, {r.failed} failed; {r.new_articles} new articles in {r.seconds:.2f}s"
+    )
     for error in r.errors:
         print(f"  failed: {error}", file=sys.stderr)
     return 1 if r.feeds and r.failed == r.feeds else 0
@@ -177,9 +186,12 @@ async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
     if feed is None:
         raise UserInputError(f"no feed {value!r}; `newsbot feeds list` shows the ids and URLs")
     if any(fc.url == feed.url for fc in app.settings.feeds) or any(
-            feed.url in sc.feeds for sc in app.settings.subscriptions):
-        raise UserInputError(f"feed {feed.id} ({feed.url}) is declared in {app.settings.path}; "
-                             "remove it there, or it comes back at the next start")
+        feed.url in sc.feeds for sc in app.settings.subscriptions
+    ):
+        raise UserInputError(
+            f"feed {feed.id} ({feed.url}) is declared in {app.settings.path}; "
+            "remove it there, or it comes back at the next start"
+        )
     app.store.remove_feed(feed.id)
     print(f"removed feed {feed.id}: {feed.url}")
     return 0

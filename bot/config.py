@@ -147,8 +147,7 @@ class _Section:
         if not _ENV_NAME_RE.match(value):
             raise ConfigError(
                 self.key(name),
-                f"{value!r} is not an environment variable name; put the variable's name here, "
-                "never the secret itself",
+                f"{value!r} is not an environment variable name; put the variable's name here, never the secret itself",
             )
         return value
 
@@ -160,12 +159,13 @@ class _Section:
 
 
 def _kind_name(kind: type) -> str:
-    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false",
-            list: "a list"}.get(kind, kind.__name__)
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}.get(
+        kind, kind.__name__
+    )
 
 
 def parse_time_of_day(value: str) -> tuple[int, int]:
-    """"08:30" -> (8, 30); raises ValueError with a message fit for users."""
+    """ "08:30" -> (8, 30); raises ValueError with a message fit for users."""
     m = _TIME_RE.match(value.strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise ValueError(f'"{value}" is not a time of day (HH:MM)')
@@ -222,8 +222,10 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
         raise ConfigError(b.key("timezone"), str(exc)) from None
     log_level = b.choice("log_level", ("debug", "info", "warning", "error"), "info").upper()
 
-    f = top.table("fetch", {"user_agent", "timeout_seconds", "max_body_mb", "poll_minutes",
-                            "allow_local_files", "allow_private_networks"})
+    f = top.table(
+        "fetch",
+        {"user_agent", "timeout_seconds", "max_body_mb", "poll_minutes", "allow_local_files", "allow_private_networks"},
+    )
     fetch = FetchSettings(
         user_agent=f.get("user_agent", str, FetchSettings.user_agent),
         timeout_seconds=f.positive("timeout_seconds", float, FetchSettings.timeout_seconds, 300),
@@ -233,8 +235,9 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
         allow_private_networks=f.get("allow_private_networks", bool, FetchSettings.allow_private_networks),
     )
 
-    d = top.table("digest", {"title", "max_stories", "summary_sentences", "summary_chars",
-                             "key_entities", "cluster_hours"})
+    d = top.table(
+        "digest", {"title", "max_stories", "summary_sentences", "summary_chars", "key_entities", "cluster_hours"}
+    )
     digest = DigestSettings(
         title=d.get("title", str, DigestSettings.title),
         max_stories=d.positive("max_stories", int, DigestSettings.max_stories, 50),
@@ -247,16 +250,29 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
     c = top.table("console", {"enabled", "color"})
     console = ConsoleSettings(c.get("enabled", bool, True), c.choice("color", ("auto", "always", "never"), "auto"))
     s = top.table("slack", {"enabled", "bot_token_env", "app_token_env"})
-    slack = SlackSettings(s.get("enabled", bool, False), s.env_name("bot_token_env", "SLACK_BOT_TOKEN"),
-                          s.env_name("app_token_env", "SLACK_APP_TOKEN"))
+    slack = SlackSettings(
+        s.get("enabled", bool, False),
+        s.env_name("bot_token_env", "SLACK_BOT_TOKEN"),
+        s.env_name("app_token_env", "SLACK_APP_TOKEN"),
+    )
     di = top.table("discord", {"enabled", "token_env"})
     discord = DiscordSettings(di.get("enabled", bool, False), di.env_name("token_env", "DISCORD_TOKEN"))
 
     feeds = _feeds(top, base_dir, fetch.allow_local_files)
     subs = _subscriptions(top, base_dir, fetch.allow_local_files, tz, {fc.url for fc in feeds})
-    return Settings(path=path, database_url=database, timezone=tz, log_level=log_level, fetch=fetch,
-                    digest=digest, console=console, slack=slack, discord=discord, feeds=feeds,
-                    subscriptions=subs)
+    return Settings(
+        path=path,
+        database_url=database,
+        timezone=tz,
+        log_level=log_level,
+        fetch=fetch,
+        digest=digest,
+        console=console,
+        slack=slack,
+        discord=discord,
+        feeds=feeds,
+        subscriptions=subs,
+    )
 
 
 def _database_url(value: str, base_dir: Path, key: str) -> str:
@@ -267,8 +283,10 @@ def _database_url(value: str, base_dir: Path, key: str) -> str:
         return value
     if value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         return value
-    raise ConfigError(key, f'"{value}" is not a supported database URL (use "sqlite:///file.db" or '
-                           '"postgresql+psycopg://user@host/db")')
+    raise ConfigError(
+        key,
+        f'"{value}" is not a supported database URL (use "sqlite:///file.db" or "postgresql+psycopg://user@host/db")',
+    )
 
 
 def _array_of_tables(top: _Section, name: str) -> list[tuple[str, Mapping[str, Any]]]:
@@ -301,8 +319,9 @@ def _feeds(top: _Section, base_dir: Path, allow_local: bool) -> tuple[FeedConfig
     return tuple(feeds)
 
 
-def _subscriptions(top: _Section, base_dir: Path, allow_local: bool, default_tz: str,
-                   known_feeds: set[str]) -> tuple[SubscriptionConfig, ...]:
+def _subscriptions(
+    top: _Section, base_dir: Path, allow_local: bool, default_tz: str, known_feeds: set[str]
+) -> tuple[SubscriptionConfig, ...]:
     subs: list[SubscriptionConfig] = []
     channels: set[ChannelRef] = set()
     for path, item in _array_of_tables(top, "subscriptions"):
@@ -357,6 +376,14 @@ def _subscriptions(top: _Section, base_dir: Path, allow_local: bool, default_tz:
             days.append(value.lower()[:3])
         max_stories = sec.positive("max_stories", int, None, 50) if "max_stories" in item else None
         times = tuple(f"{h:02d}:{m:02d}" for h, m in map(parse_time_of_day, schedule_list))
-        subs.append(SubscriptionConfig(channel=channel, feeds=feeds, schedule=times, timezone=tz,
-                                       weekdays=tuple(dict.fromkeys(days)), max_stories=max_stories))
+        subs.append(
+            SubscriptionConfig(
+                channel=channel,
+                feeds=feeds,
+                schedule=times,
+                timezone=tz,
+                weekdays=tuple(dict.fromkeys(days)),
+                max_stories=max_stories,
+            )
+        )
     return tuple(subs)

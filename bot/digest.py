@@ -33,8 +33,9 @@ class DigestOutcome:
     message: str = ""
 
 
-def plan_digest(store: Store, sub: SubscriptionRow, settings: DigestSettings, scheduled_for: datetime,
-                now: datetime) -> int | None:
+def plan_digest(
+    store: Store, sub: SubscriptionRow, settings: DigestSettings, scheduled_for: datetime, now: datetime
+) -> int | None:
     """Record the digest for this slot with its ranked stories; None if the slot is taken."""
     candidates = store.undigested_stories(sub.id)
     # more sources first (a story many outlets carry matters more), then the newest
@@ -48,8 +49,13 @@ def merged_entities(articles: Sequence[StoredArticle]) -> list[KeyEntity]:
     best: dict[str, KeyEntity] = {}
     for article in articles:
         for e in article.entities:
-            ent = KeyEntity(text=e["text"], label=e["label"], salience=float(e["salience"]),
-                            mentions=int(e.get("mentions", 1)), aliases=tuple(e.get("aliases", ())))
+            ent = KeyEntity(
+                text=e["text"],
+                label=e["label"],
+                salience=float(e["salience"]),
+                mentions=int(e.get("mentions", 1)),
+                aliases=tuple(e.get("aliases", ())),
+            )
             have = best.get(ent.text)
             if have is None or ent.salience > have.salience:
                 aliases = tuple(dict.fromkeys((*ent.aliases, *(have.aliases if have else ()))))
@@ -66,9 +72,18 @@ def story_view(story_id: int, articles: Sequence[StoredArticle], settings: Diges
     # the headline shows the same key entities, never others
     _, title_spans = highlight(rep.title, [k for k in ranked if k.text in keys], limit=len(keys))
     others = tuple(dict.fromkeys(a.source for a in articles if a.source != rep.source))
-    return DigestStory(story_id=story_id, title=rep.title, url=rep.url, source=rep.source, summary=summary,
-                       highlights=tuple(spans), key_entities=tuple(keys), also_covered_by=others,
-                       published=rep.published_at, title_highlights=tuple(title_spans))
+    return DigestStory(
+        story_id=story_id,
+        title=rep.title,
+        url=rep.url,
+        source=rep.source,
+        summary=summary,
+        highlights=tuple(spans),
+        key_entities=tuple(keys),
+        also_covered_by=others,
+        published=rep.published_at,
+        title_highlights=tuple(title_spans),
+    )
 
 
 def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: DigestSettings) -> Digest:
@@ -76,8 +91,15 @@ def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: Di
     views = tuple(story_view(sid, by_story[sid], settings) for sid in row.story_ids if by_story.get(sid))
     counts = Counter(name for v in views for name in v.key_entities)
     top = tuple(name for name, _ in counts.most_common(5))
-    return Digest(digest_id=row.id, channel=sub.channel, title=row.title, scheduled_for=row.scheduled_for,
-                  stories=views, top_entities=top, timezone=sub.timezone)
+    return Digest(
+        digest_id=row.id,
+        channel=sub.channel,
+        title=row.title,
+        scheduled_for=row.scheduled_for,
+        stories=views,
+        top_entities=top,
+        timezone=sub.timezone,
+    )
 
 
 async def deliver(store: Store, adapter: ChatAdapter, row: DigestRow, digest: Digest, clock: Clock) -> int:
@@ -99,9 +121,14 @@ async def deliver(store: Store, adapter: ChatAdapter, row: DigestRow, digest: Di
     return posted
 
 
-async def run_digest(store: Store, adapters: Mapping[str, ChatAdapter], sub: SubscriptionRow,
-                     settings: DigestSettings, clock: Clock, scheduled_for: datetime | None = None
-                     ) -> list[DigestOutcome]:
+async def run_digest(
+    store: Store,
+    adapters: Mapping[str, ChatAdapter],
+    sub: SubscriptionRow,
+    settings: DigestSettings,
+    clock: Clock,
+    scheduled_for: datetime | None = None,
+) -> list[DigestOutcome]:
     """Finish the channel's pending digests, then build and post the one for `scheduled_for` (default now)."""
     channel = str(sub.channel)
     adapter = adapters.get(sub.channel.platform)
@@ -124,8 +151,15 @@ async def run_digest(store: Store, adapters: Mapping[str, ChatAdapter], sub: Sub
     return outcomes
 
 
-async def _post(store: Store, adapter: ChatAdapter, row: DigestRow, sub: SubscriptionRow,
-                settings: DigestSettings, clock: Clock, status: str) -> DigestOutcome:
+async def _post(
+    store: Store,
+    adapter: ChatAdapter,
+    row: DigestRow,
+    sub: SubscriptionRow,
+    settings: DigestSettings,
+    clock: Clock,
+    status: str,
+) -> DigestOutcome:
     digest = load_digest(store, row, sub, settings)
     try:
         count = await deliver(store, adapter, row, digest, clock)

@@ -24,11 +24,15 @@ class Enriched:
 
 
 def enrich(item: FeedItem, settings: DigestSettings) -> Enriched:
-    summary = condense(item.title, item.text, max_sentences=settings.summary_sentences,
-                       max_chars=settings.summary_chars)
+    summary = condense(
+        item.title, item.text, max_sentences=settings.summary_sentences, max_chars=settings.summary_chars
+    )
     # keep a few more than are ever highlighted, so a story can merge its articles' lists
     ranked = rank_entities(item.title, item.text)[:20]
     body = item.text or item.title
-    return Enriched(summary=summary,
-                    entities=[asdict(e) | {"aliases": list(e.aliases)} for e in ranked],
-                    content_hash=content_hash(body), shingles=sketch(body))
+    return Enriched(
+        summary=summary,
+        entities=[asdict(e) | {"aliases": list(e.aliases)} for e in ranked],
+        content_hash=content_hash(body),
+        shingles=sketch(body),
+    )

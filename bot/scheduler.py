@@ -41,25 +41,47 @@ def slot_for(time_of_day: str, timezone: str, now: datetime) -> datetime:
 
 def build_scheduler(app: App) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(_poll, IntervalTrigger(minutes=app.settings.fetch.poll_minutes), args=[app],
-                      id="poll", replace_existing=True, coalesce=True, max_instances=1,
-                      next_run_time=app.clock.now())
+    scheduler.add_job(
+        _poll,
+        IntervalTrigger(minutes=app.settings.fetch.poll_minutes),
+        args=[app],
+        id="poll",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        next_run_time=app.clock.now(),
+    )
     for sub in app.store.subscriptions():
         for time_of_day in sub.schedule:
             hour, minute = parse_time_of_day(time_of_day)
-            trigger = CronTrigger(hour=hour, minute=minute, day_of_week=",".join(sub.weekdays),
-                                  timezone=ZoneInfo(sub.timezone))
-            scheduler.add_job(_digest, trigger, args=[app, sub.id, time_of_day],
-                              id=f"digest:{sub.id}:{time_of_day}", replace_existing=True, coalesce=True,
-                              max_instances=1, misfire_grace_time=int(DIGEST_GRACE.total_seconds()))
+            trigger = CronTrigger(
+                hour=hour, minute=minute, day_of_week=",".join(sub.weekdays), timezone=ZoneInfo(sub.timezone)
+            )
+            scheduler.add_job(
+                _digest,
+                trigger,
+                args=[app, sub.id, time_of_day],
+                id=f"digest:{sub.id}:{time_of_day}",
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
+            )
     return scheduler
 
 
 async def _poll(app: App) -> None:
     report = await app.poll()
-    log.info("polled %d feeds: %d new, %d 304, %d unchanged, %d failed, %d new articles in %.2fs",
-             report.feeds, report.ok, report.not_modified, report.unchanged, report.failed, report.new_articles,
-             report.seconds)
+    log.info(
+        "polled %d feeds: %d new, %d 304, %d unchanged, %d failed, %d new articles in %.2fs",
+        report.feeds,
+        report.ok,
+        report.not_modified,
+        report.unchanged,
+        report.failed,
+        report.new_articles,
+        report.seconds,
+    )
 
 
 async def _digest(app: App, subscription_id: int, time_of_day: str) -> None:

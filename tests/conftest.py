@@ -61,8 +61,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'newsbot.db'}"
         return
     if _PG_URL is None:
-        reason = (f"no PostgreSQL reachable at {os.environ.get('NEWSBOT_TEST_POSTGRES_URL', DEFAULT_PG)}; "
-                  "set NEWSBOT_TEST_POSTGRES_URL to run the storage tests on PostgreSQL")
+        reason = (
+            f"no PostgreSQL reachable at {os.environ.get('NEWSBOT_TEST_POSTGRES_URL', DEFAULT_PG)}; "
+            "set NEWSBOT_TEST_POSTGRES_URL to run the storage tests on PostgreSQL"
+        )
         if os.environ.get("NEWSBOT_REQUIRE_POSTGRES"):
             pytest.fail(reason)
         pytest.skip(reason)
@@ -83,11 +85,17 @@ def demo_config(db_url: str, **overrides: Any) -> dict[str, Any]:
     raw: dict[str, Any] = {
         "bot": {"database": db_url, "timezone": "UTC"},
         "console": {"color": "never"},
-        "feeds": [{"url": str(EXAMPLE_FEEDS / n), "name": name} for n, name in
-                  (("pacific-wire.xml", "Pacific Wire"), ("harbor-ledger.xml", "Harbor Ledger"),
-                   ("lakeside-courier.xml", "Lakeside Courier"))],
-        "subscriptions": [{"channel": "console:#news", "feeds": "all", "schedule": "08:00",
-                           "timezone": "Europe/Brussels"}],
+        "feeds": [
+            {"url": str(EXAMPLE_FEEDS / n), "name": name}
+            for n, name in (
+                ("pacific-wire.xml", "Pacific Wire"),
+                ("harbor-ledger.xml", "Harbor Ledger"),
+                ("lakeside-courier.xml", "Lakeside Courier"),
+            )
+        ],
+        "subscriptions": [
+            {"channel": "console:#news", "feeds": "all", "schedule": "08:00", "timezone": "Europe/Brussels"}
+        ],
     }
     raw.update(overrides)
     return raw
@@ -107,6 +115,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     reason = str(report.longrepr)
     if (os.environ.get("NEWSBOT_REQUIRE_SHARED") and "shared" in reason) or (
-            os.environ.get("NEWSBOT_REQUIRE_POSTGRES") and "PostgreSQL" in reason):
+        os.environ.get("NEWSBOT_REQUIRE_POSTGRES") and "PostgreSQL" in reason
+    ):
         report.outcome = "failed"
         report.longrepr = f"required by CI but skipped: {reason}"

@@ -26,10 +26,15 @@ def test_bot_sources_do_not_import_platform_libraries() -> None:
 
 
 def test_importing_every_core_module_loads_no_platform_library() -> None:
-    modules = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts) for p in (ROOT / "bot").rglob("*.py")
-                     if "migrations" not in p.parts)
-    code = ("import importlib, sys\n"
-            f"for m in {modules!r}: importlib.import_module(m)\n"
-            f"print(sorted(n for n in sys.modules if n.split('.')[0] in {sorted(PLATFORM_LIBS)!r}))")
+    modules = sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in (ROOT / "bot").rglob("*.py")
+        if "migrations" not in p.parts
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"print(sorted(n for n in sys.modules if n.split('.')[0] in {sorted(PLATFORM_LIBS)!r}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"

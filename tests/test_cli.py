@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def newsbot(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env
+    )
 
 
 @pytest.fixture
@@ -90,8 +91,9 @@ def test_poll_once_prints_one_summary_line(workdir: Path) -> None:
 def test_run_polls_then_stops_cleanly_on_sigterm(workdir: Path) -> None:
     cfg = workdir / "config.toml"
     cfg.write_text(cfg.read_text().replace('log_level = "warning"', 'log_level = "info"'))
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=workdir, stderr=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=workdir, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stderr is not None
     lines: list[str] = []
     deadline = time.monotonic() + 60
@@ -105,6 +107,6 @@ def test_run_polls_then_stops_cleanly_on_sigterm(workdir: Path) -> None:
         pytest.fail("no poll within 60 s:\n" + "".join(lines))
     assert any("digest:1:08:00" in line for line in lines), lines
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "newsbot stopped" in err

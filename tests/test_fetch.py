@@ -56,8 +56,15 @@ async def to_private(request: web.Request) -> web.Response:
 @pytest.fixture
 async def server() -> AsyncIterator[TestServer]:
     app = web.Application()
-    for path, handler in (("/feed", feed), ("/gz", gz), ("/huge", huge), ("/loop", loop), ("/slow", slow),
-                          ("/broken", broken), ("/to-private", to_private)):
+    for path, handler in (
+        ("/feed", feed),
+        ("/gz", gz),
+        ("/huge", huge),
+        ("/loop", loop),
+        ("/slow", slow),
+        ("/broken", broken),
+        ("/to-private", to_private),
+    ):
         app.router.add_get(path, handler)
     srv = TestServer(app, host="127.0.0.1")
     await srv.start_server()
@@ -115,8 +122,9 @@ async def test_guard_refuses_loopback_names_literals_and_redirects(server: TestS
 
 async def test_a_permitted_host_redirecting_to_a_private_address_is_refused(server: TestServer) -> None:
     # loopback stands in for a public host: exempt it, and the redirect to 10.0.0.1 must still be refused
-    f = Fetcher(FetchSettings(allow_private_networks=False, timeout_seconds=2.0),
-                exempt=(ipaddress.ip_network("127.0.0.0/8"),))
+    f = Fetcher(
+        FetchSettings(allow_private_networks=False, timeout_seconds=2.0), exempt=(ipaddress.ip_network("127.0.0.0/8"),)
+    )
     assert (await f.fetch(str(server.make_url("/feed")))).status == 200
     with pytest.raises(FetchRefusedError, match="http://10.0.0.1/feed: refused: 10.0.0.1 is a private address"):
         await f.fetch(str(server.make_url("/to-private")))

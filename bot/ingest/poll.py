@@ -95,8 +95,15 @@ async def poll_feeds(
     return report
 
 
-def _store_result(store: Store, settings: Settings, clock: Clock, feed: FeedRow, result: FetchResult,
-                  index: StoryIndex, report: PollReport) -> None:
+def _store_result(
+    store: Store,
+    settings: Settings,
+    clock: Clock,
+    feed: FeedRow,
+    result: FetchResult,
+    index: StoryIndex,
+    report: PollReport,
+) -> None:
     now = clock.now()
     if result.status == 304 or result.body is None:
         report.not_modified += 1

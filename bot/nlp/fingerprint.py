@@ -29,7 +29,7 @@ def sketch(text: str, k: int = SKETCH_SIZE) -> list[int]:
     words = _words(text)
     n = SHINGLE_WORDS if len(words) >= SHINGLE_WORDS else max(1, len(words))
     hashes = {
-        int.from_bytes(hashlib.blake2b(" ".join(words[i:i + n]).encode(), digest_size=8).digest(), "big") >> 1
+        int.from_bytes(hashlib.blake2b(" ".join(words[i : i + n]).encode(), digest_size=8).digest(), "big") >> 1
         for i in range(max(0, len(words) - n + 1))
     }
     return sorted(hashes)[:k]

@@ -36,7 +36,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 metadata = sa.MetaData()
 
 feeds = sa.Table(
-    "feeds", metadata,
+    "feeds",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("url", sa.Text, nullable=False, unique=True),
     sa.Column("name", sa.Text),  # user's name for it; falls back to `title`
@@ -55,7 +56,8 @@ feeds = sa.Table(
 )
 
 stories = sa.Table(
-    "stories", metadata,
+    "stories",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("first_seen_at", UTCDateTime, nullable=False),
@@ -65,7 +67,8 @@ stories = sa.Table(
 )
 
 articles = sa.Table(
-    "articles", metadata,
+    "articles",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
     sa.Column("guid", sa.Text, nullable=False),
@@ -89,7 +92,8 @@ articles = sa.Table(
 )
 
 subscriptions = sa.Table(
-    "subscriptions", metadata,
+    "subscriptions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("platform", sa.Text, nullable=False),
     sa.Column("channel", sa.Text, nullable=False),
@@ -103,18 +107,18 @@ subscriptions = sa.Table(
 )
 
 subscription_feeds = sa.Table(
-    "subscription_feeds", metadata,
-    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
-              primary_key=True),
+    "subscription_feeds",
+    metadata,
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("added_at", UTCDateTime, nullable=False),
 )
 
 digests = sa.Table(
-    "digests", metadata,
+    "digests",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
-              nullable=False),
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
     sa.Column("scheduled_for", UTCDateTime, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("status", sa.Text, nullable=False),  # pending | posted | empty
@@ -125,7 +129,8 @@ digests = sa.Table(
 )
 
 digest_items = sa.Table(
-    "digest_items", metadata,
+    "digest_items",
+    metadata,
     sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True),  # 1.. in posting order
     sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
@@ -133,7 +138,8 @@ digest_items = sa.Table(
 )
 
 posted_messages = sa.Table(
-    "posted_messages", metadata,
+    "posted_messages",
+    metadata,
     sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True),  # 0 is the parent message, then digest_items.position
     sa.Column("ref", sa.Text, nullable=False),  # platform message id (Slack ts, Discord id, console line)

@@ -84,16 +84,16 @@ def upgrade() -> None:
     )
     op.create_table(
         "subscription_feeds",
-        sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("added_at", UTCDateTime, nullable=False),
     )
     op.create_table(
         "digests",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
         sa.Column("scheduled_for", UTCDateTime, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("status", sa.Text, nullable=False),
@@ -120,6 +120,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("posted_messages", "digest_items", "digests", "subscription_feeds", "subscriptions",
-                  "articles", "stories", "feeds"):
+    for table in (
+        "posted_messages",
+        "digest_items",
+        "digests",
+        "subscription_feeds",
+        "subscriptions",
+        "articles",
+        "stories",
+        "feeds",
+    ):
         op.drop_table(table)

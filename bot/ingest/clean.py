@@ -1,0 +1,330 @@
+"""Turn feed HTML or text into plain paragraphs and drop publisher boilerplate.
+
+Pure functions over the stdlib's `html.parser`, no I/O and no ports: `clean_content` is the
+one call the pipeline makes; `markup_to_line` is for titles, authors and feed names.
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from html.parser import HTMLParser
+
+__all__ = ["clean_content", "html_to_text", "looks_like_html", "markup_to_line", "strip_boilerplate"]
+
+# Elements whose start and end both break a paragraph.
+# fmt: off
+_BLOCK_TAGS = frozenset({
+    "address", "article", "blockquote", "body", "center", "dd", "details", "dialog", "dir", "div",
+    "dl", "dt", "fieldset", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hgroup", "hr", "html", "li", "main", "menu", "ol", "p", "pre", "section", "summary",
+    "table", "tbody", "tfoot", "thead", "tr", "ul",
+})
+# fmt: on
+# Elements whose whole content is dropped: code, page chrome and image captions, none of which
+# is article prose a summary should quote.
+# fmt: off
+_SKIP_TAGS = frozenset({
+    "aside", "audio", "button", "canvas", "embed", "figcaption", "head", "iframe", "map", "nav",
+    "noscript", "object", "script", "select", "style", "svg", "template", "textarea", "title",
+    "video",
+})
+# fmt: on
+_CELL_TAGS = frozenset({"td", "th"})
+# Characters that render as nothing but would break word matching downstream.
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_SPACES = re.compile(r"\s+")
+
+
+def _collapse(text: str) -> str:
+    return _SPACES.sub(" ", _INVISIBLE.sub("", text)).strip()
+
+
+class _TextExtractor(HTMLParser):
+    """Collects text as paragraphs of lines; see `html_to_text` for the rules."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.paragraphs: list[list[str]] = []
+        self._lines: list[str] = []
+        self._line: list[str] = []
+        # Open skipped elements, innermost last. Closing one also closes any left unclosed
+        # inside it, so a stray <nav> in an <aside> cannot swallow the rest of the document.
+        self._skipping: list[str] = []
+
+    def _end_line(self) -> None:
+        line = _collapse("".join(self._line))
+        self._line = []
+        if line:
+            self._lines.append(line)
+
+    def _end_paragraph(self) -> None:
+        self._end_line()
+        if self._lines:
+            self.paragraphs.append(self._lines)
+            self._lines = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skipping.append(tag)
+        elif tag == "br":
+            self._end_line()
+        elif tag in _BLOCK_TAGS:
+            self._end_paragraph()
+        elif tag in _CELL_TAGS:
+            self._line.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # <br/>, <hr/>, and self-closed <div/> must not open a skip region.
+        if tag == "br":
+            self._end_line()
+        elif tag in _BLOCK_TAGS:
+            self._end_paragraph()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS:
+            while tag in self._skipping and self._skipping.pop() != tag:
+                pass
+        elif tag == "br":  # "</br>" is common in feeds and browsers treat it as <br>
+            self._end_line()
+        elif tag in _BLOCK_TAGS:
+            self._end_paragraph()
+        elif tag in _CELL_TAGS:
+            self._line.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self._line.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._end_paragraph()
+
+
+def html_to_text(html: str) -> str:
+    """Convert an HTML fragment to plain text.
+
+    Block elements become paragraphs separated by one blank line, ``<br>`` becomes a newline,
+    whitespace inside a line collapses to single spaces, entities are decoded, and script,
+    style, nav, aside, figure captions and form controls are dropped with their content.
+    """
+    if not html:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    return "\n\n".join("\n".join(lines) for lines in parser.paragraphs)
+
+
+_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9:-]*(?:\s[^<>]*)?/?>")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});")
+
+
+def looks_like_html(text: str) -> bool:
+    """True when `text` holds a tag or a character reference, i.e. it needs HTML decoding."""
+    return bool(_TAG.search(text) or _ENTITY.search(text))
+
+
+# --- boilerplate ---------------------------------------------------------------------------
+
+# fmt: off
+_SOCIAL_WORDS = frozenset({
+    "bluesky", "buffer", "copy", "digg", "e-mail", "email", "facebook", "flipboard", "link",
+    "linkedin", "mail", "mastodon", "messenger", "more", "pinterest", "pocket", "print", "reddit",
+    "share", "skype", "telegram", "threads", "tumblr", "tweet", "twitter", "whatsapp", "x",
+})
+# fmt: on
+
+# Each pattern must match the whole line (after whitespace collapsing), case-insensitively.
+# They are anchored so that prose which merely mentions "share" or "reply" survives.
+_LINE_PATTERNS = [
+    # share prompts
+    r"spread the love",
+    r"(?:please )?share (?:this|the)(?: article| story| post| page| video)?(?: with your friends)?\s*[:!.]?",
+    r"share\s*[:!]?",
+    r"(?:click to )?share (?:on|via|to|with) (?:\w+)(?: \(opens in new window\))?[.:]?",
+    r"click to (?:share|email|print|tweet)\b.*",
+    r"(?:like this|like loading\.*|loading\.*)\s*:?",
+    r"follow us(?: on \w+(?:(?:,| and| &| or) \w+)*)?\s*[.!:]?",
+    r"follow (?:\w+ )?via e-?mail",
+    r"(?:advertisement|advertisements|sponsored(?: content)?|ad)",
+    # cross-links (the whole line is a teaser for another article)
+    r"(?:read also|also read|read more|see also|related(?: stories| articles| posts| coverage| links)?|recommended"
+    r"|further reading"
+    r"|you (?:may|might) also like|more stories|more on this story|watch|listen)\s*(?:[:|>»]+|[-–—]+(?=\s)).*",
+    r"(?:read more|continue reading|keep reading|read the full (?:story|article))\b.{0,120}",
+    # comment prompts
+    r"leave a (?:reply|comment)(?: cancel reply)?\.?",
+    r"(?:post|add|write|leave) (?:a |your )?comments?\s*[.!]?",
+    r"recent comments",
+    r"your e-?mail address will not be published\..{0,120}",
+    r"cancel reply",
+    r"(?:(?:\d+|no|one) )?comments?(?: so far)?\.?",
+    r"(?:submitted by /?u/\S+\s*)?\[link\]\s*\[(?:\d+ )?comments?\]",  # Reddit's footer
+    r"comments? \(\d+\)",
+    r"(?:join|view|show) (?:the )?(?:conversation|discussion|comments)\.?",
+    r"you must be logged in to post a comment\.?",
+    # copyright lines
+    r"(?:©|\(c\)|copyright\s*(?:©|\(c\)|\d{4})).{0,200}",
+    r".{0,150}\ball rights reserved\b.{0,150}",
+    # WordPress feed footer
+    r"the post .+ appeared first on .+",
+    # cookie banners
+    r"(?:we use|this (?:web)?site uses|our (?:web)?site uses|by (?:continuing|using)|accept"
+    r"|manage)\b.{0,200}\bcookies?\b.{0,200}",
+    r"cookie (?:policy|settings|preferences)\.?",
+    r"newsletters?",
+]
+# Boilerplate lines are short; skipping the patterns for long prose lines halves the cost.
+_MAX_BOILERPLATE_CHARS = 400
+_BOILERPLATE_LINE = re.compile("|".join(f"(?:{p})" for p in _LINE_PATTERNS), re.IGNORECASE)
+
+# Newsletter prompts: an imperative opening plus a word about mail or subscribing, so that
+# "Subscribers will pay more" or "the ministry's newsletter said" stay.
+_NEWSLETTER_START = re.compile(
+    r"(?:subscribe|sign up|sign-up|signup|get (?:our|the latest|the best|breaking)|join our|join \d[\d,]*"
+    r"|enter your e-?mail|don'?t miss|never miss|want (?:more|the latest)|like what you(?:'re reading| read)"
+    r"|receive our|get regular updates|stay (?:informed|up to date|updated)|delivered (?:to|straight to) your inbox)\b",
+    re.IGNORECASE,
+)
+_NEWSLETTER_WORD = re.compile(r"\b(?:newsletters?|inbox|subscribe|subscribers|e-?mail|updates)\b", re.I)
+
+# Headers that introduce a list of links to other articles; the list follows them.
+_RELATED_HEADER = re.compile(
+    r"(?:related(?: stories| articles| posts| coverage| content| news| reading| links)?"
+    r"|more (?:stories|news|coverage|on this)|more (?:from|in) [\w .]{1,40}|trending(?: now)?|most (?:read|popular)"
+    r"|you (?:may|might) also like|related \w+"
+    r"|in other news)\s*:?",
+    re.IGNORECASE,
+)
+
+# Top-of-article bylines and date lines.
+_POSTED_LINE = re.compile(
+    r"(?:posted|published|updated|last updated|written)(?: on| by| at)?\s*:?\s.{1,100}", re.IGNORECASE
+)
+_BYLINE_START = re.compile(r"(?:by|BY|By)\s+(?P<rest>.{1,100})")
+# fmt: off
+_BYLINE_CONNECTORS = frozenset({
+    "&", "al", "and", "bin", "correspondent", "da", "de", "del", "der", "di", "du", "el", "la",
+    "le", "of", "reporter", "reporters", "staff", "the", "van", "von",
+})
+# fmt: on
+_MONTHS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+# "SEOUL, July 2 (Reuters) - ", "WASHINGTON (AP) — ", "BRUSSELS, Belgium — ": a place in capitals,
+# optionally a region and a date, then an agency in brackets and/or a dash.
+_DATELINE = re.compile(
+    r"^[A-Z][A-Z.'’\- ]{1,40}[A-Z.]"
+    r"(?:,\s*[A-Z][A-Za-z.]*(?:\s[A-Z][A-Za-z.]*){0,2})?"
+    rf"(?:,\s*{_MONTHS}\s+\d{{1,2}}(?:,\s*\d{{4}})?)?"
+    r"(?:\s*\([A-Za-z][A-Za-z .&/-]{0,30}\)\s*[-–—]+|\s*[–—]+|\s+--)\s+"
+)
+
+
+_SHARE_LEAD = re.compile(r"(?:share(?: this| on| via)?|follow us(?: on)?)\s*:?\s*", re.IGNORECASE)
+
+
+def _is_social_list(line: str) -> bool:
+    """A row of share buttons: "Facebook | X | Email", or "Share this: Facebook, Twitter"."""
+    if len(line) > 150:
+        return False
+    rest = _SHARE_LEAD.sub("", line, count=1) if _SHARE_LEAD.match(line) else line
+    words = [w for w in re.split(r"[\s,|/•·:]+", rest.lower()) if w]
+    return bool(words) and len(words) <= 12 and all(w in _SOCIAL_WORDS for w in words)
+
+
+def _is_newsletter(line: str) -> bool:
+    return len(line) <= 240 and bool(_NEWSLETTER_START.match(line)) and bool(_NEWSLETTER_WORD.search(line))
+
+
+def _is_boilerplate_line(line: str) -> bool:
+    if len(line) > _MAX_BOILERPLATE_CHARS:
+        return False
+    return bool(_BOILERPLATE_LINE.fullmatch(line)) or _is_social_list(line) or _is_newsletter(line)
+
+
+def _is_link_title(line: str) -> bool:
+    """A line that reads like a headline in a "related" list rather than a sentence."""
+    return len(line) <= 160 and not re.search(r"[.!;…]['\"’”)]?$", line)
+
+
+def _is_byline(line: str) -> bool:
+    if _POSTED_LINE.fullmatch(line) and not line.endswith("."):
+        return True
+    match = _BYLINE_START.fullmatch(line)
+    if not match or line.endswith("."):
+        return False
+    words = [w for w in re.split(r"[\s,|/•·–—-]+", match.group("rest")) if w]
+    # "By Jane Doe, Reuters" is a byline; "By Friday the council had voted" is not.
+    return (
+        bool(words)
+        and words[0][0].isupper()
+        and all(w[0].isupper() or w[0].isdigit() or w.lower() in _BYLINE_CONNECTORS for w in words)
+    )
+
+
+def strip_boilerplate(text: str) -> str:
+    """Drop boilerplate lines and paragraphs from plain text; paragraphs joined by "\\n\\n".
+
+    Removes share and follow prompts, cross-links ("READ ALSO: ...", "RELATED STORIES" and the
+    headline list after it), comment prompts, newsletter and cookie notices, copyright lines,
+    WordPress's "The post X appeared first on Y." and, at the top only, bylines, "Posted on"
+    lines and a wire dateline prefix ("SEOUL, July 2 (Reuters) - ").
+    """
+    out: list[str] = []
+    in_related_list = False
+    at_top = True  # until the first line of real prose
+    for paragraph in re.split(r"\n\s*\n", text):
+        kept: list[str] = []
+        for raw_line in paragraph.split("\n"):
+            line = _collapse(raw_line)
+            if not line:
+                continue
+            if in_related_list:
+                if _is_link_title(line):
+                    continue
+                in_related_list = False
+            if _RELATED_HEADER.fullmatch(line):
+                in_related_list = True
+                continue
+            if _is_boilerplate_line(line):
+                continue
+            if at_top:
+                if _is_byline(line):
+                    continue
+                line = _DATELINE.sub("", line, count=1)
+                at_top = False
+            kept.append(line)
+        if kept:
+            out.append("\n".join(kept))
+    return "\n\n".join(out)
+
+
+def _plain_to_paragraphs(text: str) -> str:
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
+        lines = [line for line in (_collapse(raw) for raw in paragraph.split("\n")) if line]
+        if lines:
+            paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def clean_content(raw: str) -> str:
+    """Feed content (HTML or plain text) -> plain text paragraphs without boilerplate.
+
+    HTML is recognised by a tag or a character reference; plain text keeps its blank-line
+    paragraph breaks and line breaks, with spaces collapsed inside each line.
+    """
+    if not raw or not raw.strip():
+        return ""
+    text = html_to_text(raw) if looks_like_html(raw) else _plain_to_paragraphs(raw)
+    return strip_boilerplate(text)
+
+
+def markup_to_line(value: str) -> str:
+    """A title-like string that may hold markup or entities -> one line of plain text."""
+    if not _TAG.search(value) and _ENTITY.search(value):
+        value = unescape(value)
+    # Checked again after unescaping: double-escaped markup ("&amp;lt;b&amp;gt;") is common.
+    if _TAG.search(value):
+        value = html_to_text(value)
+    return _collapse(value)

@@ -1,0 +1,200 @@
+"""HTML -> text and boilerplate removal (bot.ingest.clean)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.ingest.clean import clean_content, html_to_text, looks_like_html, markup_to_line, strip_boilerplate
+
+# --- html_to_text ---------------------------------------------------------------------------
+
+
+def test_blocks_become_paragraphs_and_br_a_newline() -> None:
+    html = "<div><p>First  para\n graph.</p><p>Second<br>line two<br/>line three</p></div><h2>Head</h2>tail"
+    assert html_to_text(html) == "First para graph.\n\nSecond\nline two\nline three\n\nHead\n\ntail"
+
+
+def test_entities_are_decoded_and_inline_tags_join_words() -> None:
+    html = "<p>Caf&eacute; &amp; bar &#8212; &#x201C;open&#x201D;&nbsp;now: <b>bold</b><i>italic</i></p>"
+    assert html_to_text(html) == "Café & bar — “open” now: bolditalic"
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>Keep.</p><script>var x = '<p>no</p>';</script>",
+        "<p>Keep.</p><style>p { color: red }</style>",
+        "<nav><a href='/'>Home</a> <a href='/world'>World</a></nav><p>Keep.</p>",
+        "<p>Keep.</p><aside><p>Most read: something else</p></aside>",
+        "<figure><img src='x.jpg' alt='x'><figcaption>A caption, dropped.</figcaption></figure><p>Keep.</p>",
+        "<p>Keep.</p><iframe src='https://video.example/embed'>fallback text</iframe>",
+    ],
+)
+def test_non_prose_elements_are_dropped(html: str) -> None:
+    assert html_to_text(html) == "Keep."
+
+
+def test_unclosed_skip_tag_only_swallows_until_its_parent_closes() -> None:
+    # a stray <nav> inside an <aside> must not swallow the rest once the aside has closed
+    assert html_to_text("<aside><nav>menu</aside><p>After.</p>") == "After."
+
+
+def test_table_cells_are_separated() -> None:
+    assert html_to_text("<table><tr><td>Oslo</td><td>12</td></tr><tr><td>Rome</td><td>25</td></tr></table>") == (
+        "Oslo 12\n\nRome 25"
+    )
+
+
+def test_invisible_characters_and_empty_blocks_vanish() -> None:
+    assert html_to_text("<p>\u200bzero\u00adwidth</p><p> </p><div><p></p></div><p>end</p>") == "zerowidth\n\nend"
+
+
+def test_looks_like_html() -> None:
+    assert looks_like_html("<p>x</p>")
+    assert looks_like_html("Fish &amp; chips")
+    assert not looks_like_html("AT&T said 3 < 4 and R&D grew")
+
+
+# --- strip_boilerplate --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # share prompts
+        "Spread the love",
+        "Share this:",
+        "Share this article",
+        "Share on Facebook",
+        "Click to share on Twitter (Opens in new window)",
+        "Facebook Twitter LinkedIn Email",
+        "Share this: Facebook | X",
+        "Follow us on Twitter and Facebook",
+        "Like this:",
+        "Advertisement",
+        # cross-links
+        "READ ALSO:  How South Korea's early coronavirus success left it scrambling",
+        "Read more: Council budget explained",
+        "ALSO READ - Port reopens",
+        "Related: Ferry timetable changes",
+        "Continue reading…",
+        "Read more of this story at Slashdot.",
+        "See also: the full report",
+        # comment prompts
+        "Leave a Reply",
+        "Leave a comment",
+        "Leave a Reply Cancel reply",
+        "3 Comments",
+        "No comments",
+        "Comments (12)",
+        "Join the conversation",
+        "[link] [431 comments]",
+        # newsletters, cookies, copyright, WordPress footer
+        "Subscribe to our newsletter",
+        "Sign up for the Harbor Ledger morning newsletter and get the day’s top stories in your inbox.",
+        "Get the latest updates delivered to your inbox",
+        "We use cookies to give you the best experience on our website.",
+        "By continuing to use this site you agree to our use of cookies.",
+        "© 2026 Harbor Ledger. All Rights Reserved.",
+        "Copyright 2026 Pacific Wire Media",
+        "All rights reserved.",
+        "The post NATO and South Korea agree to increase global cooperation appeared first on Harbor Ledger.",
+    ],
+)
+def test_each_boilerplate_kind_is_removed(line: str) -> None:
+    text = f"The council met on Tuesday.\n\n{line}\n\nThe vote passed."
+    assert strip_boilerplate(text) == "The council met on Tuesday.\n\nThe vote passed."
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Residents can share their views with the council until Friday.",
+        "Please share your views with the council by Friday.",
+        "The company did not reply to a request for comment.",
+        "She said she would reply to the letter next week.",
+        "The ministry's newsletter said exports rose 4 percent.",
+        "Subscribers will pay two dollars more from June.",
+        "Comments from the public will be read out at the meeting.",
+        "Watch-makers in Geneva reported a rise in orders.",
+        "Related-party deals rose 4 percent.",
+        "The agency shares data with its partners under a 2024 agreement.",
+        "Cookies and cakes sold out at the fair by noon.",
+        "Copyright lawsuits against the firm were dismissed.",
+    ],
+)
+def test_real_sentences_that_mention_the_words_are_kept(line: str) -> None:
+    text = f"The council met on Tuesday.\n\n{line}"
+    assert strip_boilerplate(text) == text
+
+
+def test_bylines_and_posted_lines_are_dropped_at_the_top_only() -> None:
+    text = (
+        "By Jane Doe and John Roe, Pacific Wire\n\nPosted on July 2, 2026 by admin\n\n"
+        "The council met on Tuesday.\n\nBy Jane Doe"
+    )
+    assert strip_boilerplate(text) == "The council met on Tuesday.\n\nBy Jane Doe"
+
+
+def test_a_sentence_starting_with_by_is_not_a_byline() -> None:
+    text = "By Friday the council had voted.\n\nIt passed 7 to 2."
+    assert strip_boilerplate(text) == text
+
+
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        (
+            "SEOUL, July 2 (Reuters) - South Korea said on Friday it would act.",
+            "South Korea said on Friday it would act.",
+        ),
+        ("WASHINGTON (AP) — The Senate voted on Tuesday.", "The Senate voted on Tuesday."),
+        ("BRUSSELS, July 3 (Harbor Ledger) — NATO agreed.", "NATO agreed."),
+        ("NATO and South Korea have agreed to cooperate.", "NATO and South Korea have agreed to cooperate."),
+        ("US-CHINA talks resumed on Monday.", "US-CHINA talks resumed on Monday."),
+    ],
+)
+def test_wire_dateline_prefix_is_removed_from_the_first_paragraph(first: str, expected: str) -> None:
+    assert (
+        strip_boilerplate(f"{first}\n\nSEOUL (Reuters) - stays here.") == f"{expected}\n\nSEOUL (Reuters) - stays here."
+    )
+
+
+def test_related_header_drops_the_headline_list_after_it() -> None:
+    text = (
+        "NATO agreed on Thursday.\n\nRELATED STORIES\n\nNATO ministers gather in Brussels\n\n"
+        "Seoul widens cyber talks\n\nOn Friday, the alliance said more."
+    )
+    assert strip_boilerplate(text) == "NATO agreed on Thursday.\n\nOn Friday, the alliance said more."
+
+
+def test_lines_inside_a_paragraph_are_filtered_and_paragraphs_rejoined() -> None:
+    assert strip_boilerplate("One.\nShare this:\nTwo.\n\n\n\nLeave a Reply\n\nThree.") == "One.\nTwo.\n\nThree."
+
+
+# --- clean_content ------------------------------------------------------------------------
+
+
+def test_clean_content_on_html() -> None:
+    html = (
+        "<p>NATO and South Korea have agreed.</p><p>Spread the love</p><p>Second   paragraph.</p>"
+        "<p><strong>READ ALSO:</strong> <a href='/x'>Other story</a></p><h3>Leave a Reply</h3>"
+    )
+    assert clean_content(html) == "NATO and South Korea have agreed.\n\nSecond paragraph."
+
+
+def test_clean_content_on_plain_text_keeps_paragraphs_and_ampersands() -> None:
+    raw = "  AT&T and R&D   rose.\r\n\r\n\r\nSpread the love\n\nSecond\tparagraph.\nSame paragraph.  \n"
+    assert clean_content(raw) == "AT&T and R&D rose.\n\nSecond paragraph.\nSame paragraph."
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "<p> </p>", "<script>x()</script>", "Spread the love"])
+def test_clean_content_of_nothing_is_empty(raw: str) -> None:
+    assert clean_content(raw) == ""
+
+
+def test_markup_to_line() -> None:
+    assert markup_to_line("<b>Bakers &amp; brewers</b>\n fill  the square") == "Bakers & brewers fill the square"
+    assert markup_to_line("Moving &lt;a href=&quot;x&quot;&gt;here&lt;/a&gt;") == "Moving here"  # double-escaped
+    assert markup_to_line("AT&T results") == "AT&T results"
+    assert markup_to_line("5 < 6 and 7 > 3") == "5 < 6 and 7 > 3"
