@@ -35,8 +35,8 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Migrate to the newest revision; returns (revision before, revision after)."""
+def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
+    """Migrate to `target` (the newest by default); returns (revision before, revision after)."""
     script = ScriptDirectory.from_config(_config())
     with engine.begin() as conn:
         before = current_revision(conn)
@@ -45,11 +45,11 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
                 f"the database is at schema revision {before}, which this newsbot does not know; "
                 "it was written by a newer version: upgrade newsbot or point bot.database elsewhere"
             )
-        if before is not None and before == script.get_current_head():
+        if before is not None and before == (script.get_current_head() if target == "head" else target):
             return before, before
         cfg = _config()
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, target)
         after = current_revision(conn)
     assert after is not None
     return before, after

@@ -1,7 +1,8 @@
 """The current database schema as SQLAlchemy Core tables.
 
 Migrations under migrations/versions/ build exactly this; a test compares the two.
-Datetimes are stored as UTC and always come back timezone-aware.
+Datetimes are stored as UTC and always come back timezone-aware. The full-text index
+`articles_fts` differs per backend (FTS5 / tsvector), so it lives only in migration 0002.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ articles = sa.Table(
     sa.Column("entities", sa.JSON, nullable=False),  # ranked KeyEntity dicts
     sa.Column("shingles", sa.JSON, nullable=False),  # hashed word shingles for near-duplicate checks
     sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id", ondelete="SET NULL")),
+    sa.Column("pruned_at", UTCDateTime),  # body dropped after retention; dedupe keys kept
     sa.UniqueConstraint("feed_id", "guid", name="uq_articles_feed_guid"),
     sa.Index("ix_articles_canonical_url", "canonical_url"),
     sa.Index("ix_articles_content_hash", "content_hash"),
@@ -103,6 +105,10 @@ subscriptions = sa.Table(
     sa.Column("max_stories", sa.Integer),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("from_config", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("follows", sa.JSON, nullable=False, server_default="[]"),  # entities or keywords ranked first
+    sa.Column("follow_only", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("summary_sentences", sa.Integer),
+    sa.Column("no_news_line", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("platform", "channel", name="uq_subscriptions_channel"),
 )
 
@@ -125,6 +131,9 @@ digests = sa.Table(
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("posted_at", UTCDateTime),
     sa.Column("last_error", sa.Text),
+    sa.Column("kind", sa.Text, nullable=False, server_default="scheduled"),  # scheduled | manual
+    sa.Column("claimed_by", sa.Text),  # the worker posting it, while its lease lasts
+    sa.Column("claimed_until", UTCDateTime),
     sa.UniqueConstraint("subscription_id", "scheduled_for", name="uq_digests_slot"),
 )
 

@@ -148,6 +148,11 @@ class Store:
         """Deletes the feed, its subscriptions and its articles (stories stay for past digests)."""
         with self.engine.begin() as conn:
             conn.execute(subscription_feeds.delete().where(subscription_feeds.c.feed_id == feed_id))
+            if conn.dialect.name == "sqlite":  # FTS5 tables take no foreign keys
+                conn.execute(
+                    sa.text("DELETE FROM articles_fts WHERE rowid IN (SELECT id FROM articles WHERE feed_id = :f)"),
+                    {"f": feed_id},
+                )
             conn.execute(articles.delete().where(articles.c.feed_id == feed_id))
             conn.execute(feeds.delete().where(feeds.c.id == feed_id))
 
@@ -297,6 +302,7 @@ class Store:
         """Insert an article and put it in `story_id`, or in a new story; returns (article id, story id)."""
         with self.engine.begin() as conn:
             article_id = _new_id(conn.execute(articles.insert().values(**values)))
+            index_article(conn, article_id, values["title"], values["summary"], values["entities"])
             if story_id is None:
                 story_id = _new_id(
                     conn.execute(
@@ -463,6 +469,28 @@ class Store:
     def digest_failed(self, digest_id: int, error: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(digests.update().where(digests.c.id == digest_id).values(last_error=error))
+
+
+def index_article(
+    conn: sa.Connection, article_id: int, title: str, summary: list[str], entities: list[dict[str, Any]]
+) -> None:
+    """Add an article to the full-text index (FTS5 on SQLite, a weighted tsvector on PostgreSQL)."""
+    names = " ".join(str(e.get("text", "")) for e in entities)
+    text = " ".join(summary)
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            sa.text("INSERT INTO articles_fts (rowid, title, summary, entities) VALUES (:id, :t, :s, :e)"),
+            {"id": article_id, "t": title, "s": text, "e": names},
+        )
+    else:
+        conn.execute(
+            sa.text(
+                "INSERT INTO articles_fts (article_id, document) VALUES (:id, "
+                "setweight(to_tsvector('english', :t), 'A') || setweight(to_tsvector('english', :s), 'B') || "
+                "setweight(to_tsvector('simple', :e), 'A'))"
+            ),
+            {"id": article_id, "t": title, "s": text, "e": names},
+        )
 
 
 def _new_id(result: sa.CursorResult[Any]) -> int:
