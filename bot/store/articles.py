@@ -1,0 +1,119 @@
+"""Articles and stories: exact-dedupe lookups, insertion with story assignment, the search index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bot.store.rows import StoredArticle, new_id
+from bot.store.schema import (
+    articles,
+    feeds,
+    stories,
+)
+
+
+class ArticleQueries:
+    engine: Engine
+
+    def known_article(self, feed_id: int, guid: str, canonical_url: str | None) -> bool:
+        """True when this feed already has the GUID, or any feed has the canonical URL."""
+        cond = sa.and_(articles.c.feed_id == feed_id, articles.c.guid == guid)
+        if canonical_url:
+            cond = sa.or_(cond, articles.c.canonical_url == canonical_url)
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(articles.c.id).where(cond).limit(1)).first() is not None
+
+    def cluster_candidates(self, since: datetime) -> list[tuple[int, str, list[int]]]:
+        """(story_id, content_hash, shingle sketch) of every clustered article seen since `since`."""
+        query = sa.select(articles.c.story_id, articles.c.content_hash, articles.c.shingles).where(
+            articles.c.first_seen_at >= since, articles.c.story_id.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            return [(r.story_id, r.content_hash, r.shingles) for r in conn.execute(query)]
+
+    def add_article(self, values: dict[str, Any], story_id: int | None, now: datetime) -> tuple[int, int]:
+        """Insert an article and put it in `story_id`, or in a new story; returns (article id, story id)."""
+        with self.engine.begin() as conn:
+            article_id = new_id(conn.execute(articles.insert().values(**values)))
+            index_article(conn, article_id, values["title"], values["summary"], values["entities"])
+            if story_id is None:
+                story_id = new_id(
+                    conn.execute(
+                        stories.insert().values(
+                            title=values["title"],
+                            first_seen_at=now,
+                            updated_at=now,
+                            representative_id=article_id,
+                            sources=1,
+                        )
+                    )
+                )
+            else:
+                sources = conn.scalar(
+                    sa.select(sa.func.count(sa.distinct(articles.c.feed_id))).where(
+                        sa.or_(articles.c.story_id == story_id, articles.c.id == article_id)
+                    )
+                )
+                conn.execute(stories.update().where(stories.c.id == story_id).values(updated_at=now, sources=sources))
+            conn.execute(articles.update().where(articles.c.id == article_id).values(story_id=story_id))
+        return article_id, story_id
+
+    def story_articles(self, story_ids: Sequence[int]) -> dict[int, list[StoredArticle]]:
+        """Each story's articles, oldest first, with their feed's display name as source."""
+        query = (
+            sa.select(
+                articles,
+                feeds.c.name.label("feed_name"),
+                feeds.c.title.label("feed_title"),
+                feeds.c.url.label("feed_url"),
+            )
+            .join(feeds, feeds.c.id == articles.c.feed_id)
+            .where(articles.c.story_id.in_(list(story_ids)))
+            .order_by(articles.c.id)
+        )
+        out: dict[int, list[StoredArticle]] = {sid: [] for sid in story_ids}
+        with self.engine.connect() as conn:
+            for r in conn.execute(query):
+                out[r.story_id].append(
+                    StoredArticle(
+                        id=r.id,
+                        feed_id=r.feed_id,
+                        source=r.feed_name or r.feed_title or r.feed_url,
+                        title=r.title,
+                        url=r.url,
+                        text=r.text,
+                        published_at=r.published_at,
+                        first_seen_at=r.first_seen_at,
+                        summary=r.summary,
+                        entities=r.entities,
+                        story_id=r.story_id,
+                    )
+                )
+        return out
+
+
+def index_article(
+    conn: sa.Connection, article_id: int, title: str, summary: list[str], entities: list[dict[str, Any]]
+) -> None:
+    """Add an article to the full-text index (FTS5 on SQLite, a weighted tsvector on PostgreSQL)."""
+    names = " ".join(str(e.get("text", "")) for e in entities)
+    text = " ".join(summary)
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            sa.text("INSERT INTO articles_fts (rowid, title, summary, entities) VALUES (:id, :t, :s, :e)"),
+            {"id": article_id, "t": title, "s": text, "e": names},
+        )
+    else:
+        conn.execute(
+            sa.text(
+                "INSERT INTO articles_fts (article_id, document) VALUES (:id, "
+                "setweight(to_tsvector('english', :t), 'A') || setweight(to_tsvector('english', :s), 'B') || "
+                "setweight(to_tsvector('simple', :e), 'A'))"
+            ),
+            {"id": article_id, "t": title, "s": text, "e": names},
+        )

@@ -1,0 +1,93 @@
+"""Plain row types the store hands to the core, and small helpers shared by the query modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.models import ChannelRef
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    id: int
+    url: str
+    name: str | None
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    last_checked_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    failure_count: int
+    paused: bool
+    from_config: bool
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.title or self.url
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    id: int
+    channel: ChannelRef
+    schedule: tuple[str, ...]
+    timezone: str
+    weekdays: tuple[str, ...]
+    max_stories: int | None
+    from_config: bool
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    feed_id: int
+    source: str
+    title: str
+    url: str | None
+    text: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    summary: list[str]
+    entities: list[dict[str, Any]]
+    story_id: int | None
+
+
+@dataclass(frozen=True)
+class DigestRow:
+    id: int
+    subscription_id: int
+    scheduled_for: datetime
+    status: str
+    title: str
+    story_ids: tuple[int, ...]  # in posting order; position = index + 1
+    posted: dict[int, tuple[str, str | None]]  # position -> (ref, thread_ref)
+
+
+def new_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def feed_row(r: Any) -> FeedRow:
+    return FeedRow(
+        id=r.id,
+        url=r.url,
+        name=r.name,
+        title=r.title,
+        etag=r.etag,
+        last_modified=r.last_modified,
+        body_hash=r.body_hash,
+        last_checked_at=r.last_checked_at,
+        last_status=r.last_status,
+        last_error=r.last_error,
+        failure_count=r.failure_count,
+        paused=r.paused,
+        from_config=r.from_config,
+    )
