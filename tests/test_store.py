@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from bot.clustering import StoryIndex
 from bot.config import settings_from_dict
 from bot.errors import StorageError
-from bot.ingest.poll import StoryIndex, store_items
+from bot.ingest.poll import store_items
 from bot.models import ChannelRef, FeedItem, ParsedFeed
 from bot.store import migrate
 from bot.store.engine import create_engine

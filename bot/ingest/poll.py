@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from bot.clustering import StoryIndex
 from bot.config import Settings
 from bot.enrich import enrich
 from bot.errors import FeedError
@@ -20,39 +21,10 @@ from bot.ingest.fetch import Fetcher, FetchResult
 from bot.ingest.parse import parse_feed
 from bot.ingest.urls import canonical_url
 from bot.models import ParsedFeed, PollReport
-from bot.nlp.fingerprint import similarity
 from bot.ports import Clock
 from bot.store.store import FeedRow, Store
 
 log = logging.getLogger(__name__)
-
-# Estimated Jaccard of word 4-gram sketches above which two articles are one story;
-# the same text under different boilerplate scores near 1, different stories near 0.
-SAME_STORY_SIMILARITY = 0.5
-
-
-class StoryIndex:
-    """Recent articles' fingerprints, so each new article joins a story or starts one."""
-
-    def __init__(self, candidates: Iterable[tuple[int, str, list[int]]]) -> None:
-        self.by_hash: dict[str, int] = {}
-        self.sketches: list[tuple[int, list[int]]] = []
-        for story_id, digest, shingles in candidates:
-            self.add(story_id, digest, shingles)
-
-    def add(self, story_id: int, digest: str, shingles: list[int]) -> None:
-        self.by_hash.setdefault(digest, story_id)
-        self.sketches.append((story_id, shingles))
-
-    def find(self, digest: str, shingles: list[int]) -> int | None:
-        if digest in self.by_hash:
-            return self.by_hash[digest]
-        best, best_score = None, SAME_STORY_SIMILARITY
-        for story_id, other in self.sketches:
-            score = similarity(shingles, other)
-            if score >= best_score:
-                best, best_score = story_id, score
-        return best
 
 
 async def poll_feeds(
@@ -145,7 +117,7 @@ def store_items(
         if store.known_article(feed.id, item.guid, canonical):
             continue
         info = enrich(item, settings.digest)
-        story_id = index.find(info.content_hash, info.shingles)
+        story_id = index.find(info)
         _, story_id = store.add_article(
             {
                 "feed_id": feed.id,
@@ -165,6 +137,6 @@ def store_items(
             story_id,
             now,
         )
-        index.add(story_id, info.content_hash, info.shingles)
+        index.add(story_id, info)
         new += 1
     return new
