@@ -89,6 +89,13 @@ class ConsoleAdapter:
         ref = self._ref()
         return PostedMessage(ref=ref, thread_ref=ref)
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
+        line = Text()
+        line.append(f"━━ {channel} · ", style="bold magenta")
+        line.append(_one_line(text))
+        self.console.print(line)
+        return PostedMessage(ref=self._ref())
+
     async def post_story(
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
     ) -> PostedMessage:

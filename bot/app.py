@@ -1,22 +1,29 @@
-"""Composition root: settings -> store -> fetcher -> adapters, and the jobs that use them.
+"""Composition root: settings -> store -> fetcher -> adapters -> router, and the jobs that use them.
 
-The CLI and the scheduler call App; App is the only place that picks concrete
-adapters, and it imports them lazily so the core never needs a platform library.
+The CLI and the scheduler call App; App is the only place that picks concrete adapters,
+and it imports them lazily so the core never needs a platform library.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from typing import TextIO
 
-from bot.config import Settings
-from bot.digest import DigestOutcome, run_digest
-from bot.errors import ConfigError
+from bot.commands.router import Router
+from bot.config import Settings, SubscriptionConfig
+from bot.delivery import DigestOutcome, run_digest
+from bot.errors import ConfigError, PostError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poll import poll_feeds
-from bot.models import PollReport
+from bot.models import CommandRequest, PollReport, Reply
 from bot.ports import ChatAdapter, Clock, SystemClock
-from bot.store.store import Store
+from bot.store.store import Store, SubscriptionRow
+
+log = logging.getLogger(__name__)
 
 
 class App:
@@ -28,6 +35,8 @@ class App:
         self.adapters = adapters
         self.clock: Clock = clock or SystemClock()
         self.fetcher = Fetcher(settings.fetch)
+        self.router = Router(self)
+        self.on_schedule_change: Callable[[], None] | None = None  # set by the scheduler
 
     @classmethod
     def open(
@@ -48,32 +57,75 @@ class App:
         self.store.close()
 
     def sync_config(self) -> None:
-        """Make the database hold every feed and subscription the config declares (adding, never deleting)."""
+        """Make the database hold every feed and subscription the config declares (adding, never deleting).
+
+        A [[subscriptions]] entry's settings are applied when the entry is new or changed in the
+        file; otherwise what commands changed since stays.
+        """
         now = self.clock.now()
         ids = {fc.url: self.store.add_feed(fc.url, now, name=fc.name, from_config=True) for fc in self.settings.feeds}
         for sc in self.settings.subscriptions:
-            sub_id = self.store.upsert_subscription(
-                sc.channel,
-                now,
-                schedule=sc.schedule,
-                timezone=sc.timezone,
-                weekdays=sc.weekdays,
-                max_stories=sc.max_stories,
-                from_config=True,
-            )
+            digest = _config_digest(sc)
+            existing = self.store.subscription(sc.channel)
+            if existing is None or existing.config_digest != digest:
+                self.store.upsert_subscription(
+                    sc.channel,
+                    now,
+                    schedule=sc.schedule,
+                    timezone=sc.timezone,
+                    weekdays=sc.weekdays,
+                    max_stories=sc.max_stories,
+                    from_config=True,
+                    config_digest=digest,
+                )
+            sub = self.store.subscription(sc.channel)
+            assert sub is not None
             feed_ids = [ids[url] if url in ids else self.store.add_feed(url, now) for url in sc.feeds]
-            self.store.subscribe(sub_id, feed_ids, now)
+            self.store.subscribe(sub.id, feed_ids, now)
+
+    # --- the Service the command router uses ----------------------------------------------
 
     async def poll(self, feed_ids: Iterable[int] | None = None) -> PollReport:
-        return await poll_feeds(self.store, self.fetcher, self.settings, self.clock, feed_ids)
+        report = await poll_feeds(self.store, self.fetcher, self.settings, self.clock, feed_ids)
+        await self.send_notices(report)
+        return report
+
+    async def digest_for(self, sub: SubscriptionRow, kind: str = "scheduled") -> list[DigestOutcome]:
+        return await run_digest(self.store, self.adapters, sub, self.settings.digest, self.clock, kind=kind)
+
+    def schedule_changed(self) -> None:
+        if self.on_schedule_change is not None:
+            self.on_schedule_change()
+
+    # --- entry points -----------------------------------------------------------------------
+
+    async def handle_command(self, request: CommandRequest) -> Reply:
+        return await self.router.handle(request)
 
     async def digest_all(self, subscription_ids: Iterable[int] | None = None) -> list[DigestOutcome]:
         wanted = set(subscription_ids) if subscription_ids is not None else None
         outcomes: list[DigestOutcome] = []
         for sub in self.store.subscriptions():
             if wanted is None or sub.id in wanted:
-                outcomes += await run_digest(self.store, self.adapters, sub, self.settings.digest, self.clock)
+                outcomes += await self.digest_for(sub, "manual")
         return outcomes
+
+    async def send_notices(self, report: PollReport) -> None:
+        """Tell channels about their feeds' troubles (paused, resumed) once, through their adapter."""
+        for channel, text in getattr(report, "notices", ()):
+            adapter = self.adapters.get(channel.platform)
+            if adapter is None:
+                log.warning("no %s adapter to tell %s: %s", channel.platform, channel, text)
+                continue
+            try:
+                await adapter.post_notice(channel, text)
+            except PostError as exc:
+                log.error("could not tell %s that %s: %s", channel, text, exc)
+
+
+def _config_digest(sc: SubscriptionConfig) -> str:
+    data = asdict(sc) | {"channel": str(sc.channel)}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
 def build_adapters(settings: Settings, stream: TextIO | None = None) -> dict[str, ChatAdapter]:

@@ -1,4 +1,4 @@
-"""`newsbot` command line: run, digest --once, poll --once, feeds add|list|remove.
+"""`newsbot` command line: run, digest --once, poll --once, cmd, feeds add|list|remove.
 
 Every command takes --config PATH (default ./config.toml, falling back to the
 bundled config.example.toml with a note). Exit codes: 0 done, 1 failed, 2 bad
@@ -18,7 +18,7 @@ from bot.app import App
 from bot.config import Settings, load_settings, resolve_feed_url
 from bot.errors import ConfigError, FeedError, NewsbotError, UserInputError
 from bot.ingest.parse import parse_feed
-from bot.models import ChannelRef
+from bot.models import ChannelRef, CommandRequest, Reply
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_NAMES = (Path("config.example.toml"), Path(__file__).resolve().parents[1] / "config.example.toml")
@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     fa.add_argument("--channel", help='also subscribe this channel, e.g. "console:#news"')
     fa.add_argument("--no-check", action="store_true", help="add without fetching it first")
     fsub.add_parser("list", parents=[common], help="list feeds with their state")
+    c = sub.add_parser("cmd", parents=[common], help='run one chat command as the console channel, e.g. "search NATO"')
+    c.add_argument("line", help='the command line, e.g. "subscribe https://example.org/feed.xml"')
+    c.add_argument("--channel", help="the console channel (default: the first console subscription, or console:#news)")
+    c.add_argument("--user", default="console", help="who is asking (default: console)")
     fr = fsub.add_parser("remove", parents=[common], help="remove a feed by URL or id")
     fr.add_argument("feed", help="feed URL or id (see `newsbot feeds list`)")
     return parser
@@ -86,6 +90,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "run": _run,
         "digest": _digest,
         "poll": _poll,
+        "cmd": _cmd,
         "add": _feeds_add,
         "list": _feeds_list,
         "remove": _feeds_remove,
@@ -131,6 +136,31 @@ async def _digest(app: App, args: argparse.Namespace) -> int:
         else:
             print(f"{o.channel}: {o.message}", file=sys.stderr)
     return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+async def _cmd(app: App, args: argparse.Namespace) -> int:
+    if args.channel:
+        try:
+            channel = ChannelRef.parse(args.channel)
+        except ValueError as exc:
+            raise UserInputError(str(exc)) from None
+        if channel.platform != "console":
+            raise UserInputError(f"newsbot cmd speaks as a console channel, not {channel.platform}")
+    else:
+        console = [s.channel for s in app.settings.subscriptions if s.channel.platform == "console"]
+        channel = console[0] if console else ChannelRef("console", "#news")
+    # whoever runs the command line on this machine manages its console channels
+    reply = await app.handle_command(CommandRequest(channel=channel, user=args.user, text=args.line, can_manage=True))
+    print(format_reply(reply))
+    return 0 if reply.ok else 1
+
+
+def format_reply(reply: Reply) -> str:
+    lines = list(reply.lines)
+    for i, r in enumerate(reply.results, start=1):
+        when = f" · {r.published:%Y-%m-%d}" if r.published else ""
+        lines.append(f"{i}. {r.title}\n   {r.summary}\n   {r.source}{when}" + (f" · {r.url}" if r.url else ""))
+    return "\n".join(lines)
 
 
 async def _feeds_add(app: App, args: argparse.Namespace) -> int:

@@ -33,6 +33,11 @@ class FetchSettings:
     poll_minutes: int = 30
     allow_local_files: bool = True
     allow_private_networks: bool = False
+    min_poll_minutes: int = 10  # the adaptive interval never goes below this...
+    max_poll_minutes: int = 360  # ...nor above this (backoff after failures may go further)
+    max_concurrency: int = 20  # requests in flight at once, all hosts together
+    max_per_host: int = 2  # requests in flight at once to one host
+    pause_after_failures: int = 10  # consecutive failures before a feed is paused
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class DigestSettings:
     summary_chars: int = 600
     key_entities: int = 5
     cluster_hours: int = 48
+    first_items: int = 3  # newest items of a newly followed feed that reach the first digest
+    grace_minutes: int = 360  # a digest missed while down is still posted this long after its time
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class Settings:
     database_url: str
     timezone: str = "UTC"
     log_level: str = "INFO"
+    retention_days: int = 30
     fetch: FetchSettings = field(default_factory=FetchSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
@@ -158,6 +166,13 @@ class _Section:
         return _Section(value, self.key(name), known)
 
 
+def _non_negative(sec: _Section, name: str, default: int, maximum: int) -> int:
+    value: int = sec.get(name, int, default)
+    if not 0 <= value <= maximum:
+        raise ConfigError(sec.key(name), f"{value!r} must be from 0 to {maximum}")
+    return value
+
+
 def _kind_name(kind: type) -> str:
     return {str: "a string", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}.get(
         kind, kind.__name__
@@ -213,7 +228,7 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
     top = _Section(raw, "", {"bot", "fetch", "digest", "console", "slack", "discord", "feeds", "subscriptions"})
     base_dir = path.resolve().parent
 
-    b = top.table("bot", {"database", "timezone", "log_level"})
+    b = top.table("bot", {"database", "timezone", "log_level", "retention_days"})
     database = _database_url(b.get("database", str, "sqlite:///newsbot.db"), base_dir, b.key("database"))
     tz = b.get("timezone", str, "UTC")
     try:
@@ -221,22 +236,38 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
     except ValueError as exc:
         raise ConfigError(b.key("timezone"), str(exc)) from None
     log_level = b.choice("log_level", ("debug", "info", "warning", "error"), "info").upper()
+    retention_days = b.positive("retention_days", int, 30, 3650)
 
     f = top.table(
         "fetch",
-        {"user_agent", "timeout_seconds", "max_body_mb", "poll_minutes", "allow_local_files", "allow_private_networks"},
+        {
+            "user_agent",
+            "timeout_seconds",
+            "max_body_mb",
+            "poll_minutes",
+            "allow_local_files",
+            "allow_private_networks",
+            "min_poll_minutes",
+            "max_poll_minutes",
+            "max_concurrency",
+            "max_per_host",
+            "pause_after_failures",
+        },
     )
-    fetch = FetchSettings(
-        user_agent=f.get("user_agent", str, FetchSettings.user_agent),
-        timeout_seconds=f.positive("timeout_seconds", float, FetchSettings.timeout_seconds, 300),
-        max_body_bytes=int(f.positive("max_body_mb", float, 10.0, 1024) * 1024 * 1024),
-        poll_minutes=f.positive("poll_minutes", int, FetchSettings.poll_minutes, 7 * 24 * 60),
-        allow_local_files=f.get("allow_local_files", bool, FetchSettings.allow_local_files),
-        allow_private_networks=f.get("allow_private_networks", bool, FetchSettings.allow_private_networks),
-    )
+    fetch = _fetch_settings(f)
 
     d = top.table(
-        "digest", {"title", "max_stories", "summary_sentences", "summary_chars", "key_entities", "cluster_hours"}
+        "digest",
+        {
+            "title",
+            "max_stories",
+            "summary_sentences",
+            "summary_chars",
+            "key_entities",
+            "cluster_hours",
+            "first_items",
+            "grace_minutes",
+        },
     )
     digest = DigestSettings(
         title=d.get("title", str, DigestSettings.title),
@@ -245,6 +276,8 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
         summary_chars=d.positive("summary_chars", int, DigestSettings.summary_chars, 3000),
         key_entities=d.positive("key_entities", int, DigestSettings.key_entities, 5),
         cluster_hours=d.positive("cluster_hours", int, DigestSettings.cluster_hours, 24 * 14),
+        first_items=_non_negative(d, "first_items", DigestSettings.first_items, 50),
+        grace_minutes=_non_negative(d, "grace_minutes", DigestSettings.grace_minutes, 24 * 60),
     )
 
     c = top.table("console", {"enabled", "color"})
@@ -265,6 +298,7 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
         database_url=database,
         timezone=tz,
         log_level=log_level,
+        retention_days=retention_days,
         fetch=fetch,
         digest=digest,
         console=console,
@@ -272,6 +306,40 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
         discord=discord,
         feeds=feeds,
         subscriptions=subs,
+    )
+
+
+def _fetch_settings(f: _Section) -> FetchSettings:
+    week = 7 * 24 * 60
+    poll_minutes = f.positive("poll_minutes", int, FetchSettings.poll_minutes, week)
+    # Unset bounds widen to include poll_minutes, so an older config with poll_minutes = 5
+    # keeps working; bounds that are set must agree with it.
+    low = f.positive("min_poll_minutes", int, min(FetchSettings.min_poll_minutes, poll_minutes), week)
+    high = f.positive("max_poll_minutes", int, max(FetchSettings.max_poll_minutes, poll_minutes), week)
+    if not low <= poll_minutes <= high:
+        raise ConfigError(
+            f.key("poll_minutes"),
+            f"{poll_minutes} must lie between fetch.min_poll_minutes ({low}) and fetch.max_poll_minutes ({high}); "
+            "change one of the three",
+        )
+    max_concurrency = f.positive("max_concurrency", int, FetchSettings.max_concurrency, 1000)
+    max_per_host = f.positive("max_per_host", int, min(FetchSettings.max_per_host, max_concurrency), 100)
+    if max_per_host > max_concurrency:
+        raise ConfigError(
+            f.key("max_per_host"), f"{max_per_host} is more than fetch.max_concurrency ({max_concurrency})"
+        )
+    return FetchSettings(
+        user_agent=f.get("user_agent", str, FetchSettings.user_agent),
+        timeout_seconds=f.positive("timeout_seconds", float, FetchSettings.timeout_seconds, 300),
+        max_body_bytes=int(f.positive("max_body_mb", float, 10.0, 1024) * 1024 * 1024),
+        poll_minutes=poll_minutes,
+        allow_local_files=f.get("allow_local_files", bool, FetchSettings.allow_local_files),
+        allow_private_networks=f.get("allow_private_networks", bool, FetchSettings.allow_private_networks),
+        min_poll_minutes=low,
+        max_poll_minutes=high,
+        max_concurrency=max_concurrency,
+        max_per_host=max_per_host,
+        pause_after_failures=f.positive("pause_after_failures", int, FetchSettings.pause_after_failures, 1000),
     )
 
 

@@ -1,47 +1,74 @@
-"""Digests: pick and rank a channel's new stories, then post them exactly once.
+"""Digests: pick and rank a channel's new stories, and turn stored stories into digest views.
 
-A digest row is keyed by (subscription, scheduled time) and lists its stories in
-order; each message posted is recorded as it goes, so a crash or a platform error
-leaves the digest pending and the next run posts only what is missing.
+Planning records the digest for a (subscription, time) slot with its stories in order;
+bot.delivery posts it. No markup here: adapters render the views.
 """
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from bot.config import DigestSettings
-from bot.errors import PostError
-from bot.models import Digest, DigestStory, KeyEntity, PostedMessage
+from bot.models import Digest, DigestStory, KeyEntity
 from bot.nlp.highlight import highlight
-from bot.ports import ChatAdapter, Clock
 from bot.store.store import DigestRow, Store, StoredArticle, SubscriptionRow
 
-log = logging.getLogger(__name__)
+
+def settle_backlog(store: Store, sub: SubscriptionRow, settings: DigestSettings, slot: datetime) -> int:
+    """For feeds newly followed by the channel, count all but the newest few items as seen.
+
+    Returns how many stories were set aside. A feed not fetched yet stays unsettled until
+    its first items are in, so they are judged by the same rule.
+    """
+    skipped: list[int] = []
+    for feed_id in store.unsettled_feeds(sub.id):
+        feed = store.feeds([feed_id])
+        stories = sorted(store.undigested_stories(sub.id, feed_id), key=lambda c: (-c[2].timestamp(), -c[0]))
+        if not feed or (not stories and feed[0].last_status is None):
+            continue  # never fetched successfully: settle when its first items are in
+        skipped += [c[0] for c in stories[settings.first_items :] if c[0] not in skipped]
+        store.settle_backlog(sub.id, feed_id)
+    if skipped:
+        # a slot of its own just before the real one, so the two never collide
+        store.create_digest(
+            sub.id, slot - timedelta(microseconds=1), "backlog", skipped, slot, kind="backlog", status="skipped"
+        )
+    return len(skipped)
 
 
-@dataclass(frozen=True)
-class DigestOutcome:
-    """What happened for one channel: `posted` stories, or why nothing was."""
-
-    channel: str
-    status: str  # posted | resumed | empty | failed | no-adapter
-    stories: int = 0
-    message: str = ""
+def matches_follow(articles: Sequence[StoredArticle], follows: Sequence[str]) -> bool:
+    """True when a followed entity or keyword is among the story's entities, title or summary."""
+    if not follows:
+        return False
+    names = {str(n).casefold() for a in articles for e in a.entities for n in (e["text"], *e.get("aliases", ()))}
+    text = " ".join(f"{a.title} {' '.join(a.summary)}" for a in articles).casefold()
+    return any(f.casefold() in names or f.casefold() in text for f in follows)
 
 
 def plan_digest(
-    store: Store, sub: SubscriptionRow, settings: DigestSettings, scheduled_for: datetime, now: datetime
+    store: Store,
+    sub: SubscriptionRow,
+    settings: DigestSettings,
+    scheduled_for: datetime,
+    now: datetime,
+    *,
+    kind: str = "scheduled",
 ) -> int | None:
     """Record the digest for this slot with its ranked stories; None if the slot is taken."""
+    settle_backlog(store, sub, settings, scheduled_for)
     candidates = store.undigested_stories(sub.id)
-    # more sources first (a story many outlets carry matters more), then the newest
-    candidates.sort(key=lambda c: (-c[1], -c[2].timestamp(), -c[0]))
+    followed: set[int] = set()
+    if sub.follows:
+        by_story = store.story_articles([c[0] for c in candidates])
+        followed = {sid for sid, arts in by_story.items() if matches_follow(arts, sub.follows)}
+        if sub.follow_only:
+            candidates = [c for c in candidates if c[0] in followed]
+    # followed topics first, then stories many outlets carry, then the newest
+    candidates.sort(key=lambda c: (c[0] not in followed, -c[1], -c[2].timestamp(), -c[0]))
     cap = sub.max_stories or settings.max_stories
-    return store.create_digest(sub.id, scheduled_for, settings.title, [c[0] for c in candidates[:cap]], now)
+    return store.create_digest(sub.id, scheduled_for, settings.title, [c[0] for c in candidates[:cap]], now, kind=kind)
 
 
 def merged_entities(articles: Sequence[StoredArticle]) -> list[KeyEntity]:
@@ -63,10 +90,12 @@ def merged_entities(articles: Sequence[StoredArticle]) -> list[KeyEntity]:
     return sorted(best.values(), key=lambda k: -k.salience)
 
 
-def story_view(story_id: int, articles: Sequence[StoredArticle], settings: DigestSettings) -> DigestStory:
-    """How one story reads in a digest: its most complete article, highlighted, with its other sources."""
+def story_view(
+    story_id: int, articles: Sequence[StoredArticle], settings: DigestSettings, sentences: int | None = None
+) -> DigestStory:
+    """How one story reads: its most complete article, at most `sentences` long, highlighted, with its other sources."""
     rep = max(articles, key=lambda a: (len(a.text), -a.id))
-    summary = " ".join(rep.summary) or rep.title
+    summary = " ".join(rep.summary[: sentences or settings.summary_sentences]) or rep.title
     ranked = merged_entities(articles)
     keys, spans = highlight(summary, ranked, limit=settings.key_entities)
     # the headline shows the same key entities, never others
@@ -88,7 +117,9 @@ def story_view(story_id: int, articles: Sequence[StoredArticle], settings: Diges
 
 def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: DigestSettings) -> Digest:
     by_story = store.story_articles(row.story_ids)
-    views = tuple(story_view(sid, by_story[sid], settings) for sid in row.story_ids if by_story.get(sid))
+    views = tuple(
+        story_view(sid, by_story[sid], settings, sub.summary_sentences) for sid in row.story_ids if by_story.get(sid)
+    )
     counts = Counter(name for v in views for name in v.key_entities)
     top = tuple(name for name, _ in counts.most_common(5))
     return Digest(
@@ -100,71 +131,3 @@ def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: Di
         top_entities=top,
         timezone=sub.timezone,
     )
-
-
-async def deliver(store: Store, adapter: ChatAdapter, row: DigestRow, digest: Digest, clock: Clock) -> int:
-    """Post whatever of the digest is not posted yet; returns how many story messages it posted."""
-    if 0 in row.posted:
-        ref, thread = row.posted[0]
-        parent = PostedMessage(ref, thread)
-    else:
-        parent = await adapter.post_parent(digest.channel, digest)
-        store.record_posted(row.id, 0, parent.ref, parent.thread_ref, clock.now())
-    posted = 0
-    for position, story in enumerate(digest.stories, start=1):
-        if position in row.posted:
-            continue
-        msg = await adapter.post_story(digest.channel, digest, parent, story, position)
-        store.record_posted(row.id, position, msg.ref, msg.thread_ref, clock.now())
-        posted += 1
-    store.finish_digest(row.id, clock.now())
-    return posted
-
-
-async def run_digest(
-    store: Store,
-    adapters: Mapping[str, ChatAdapter],
-    sub: SubscriptionRow,
-    settings: DigestSettings,
-    clock: Clock,
-    scheduled_for: datetime | None = None,
-) -> list[DigestOutcome]:
-    """Finish the channel's pending digests, then build and post the one for `scheduled_for` (default now)."""
-    channel = str(sub.channel)
-    adapter = adapters.get(sub.channel.platform)
-    if adapter is None:
-        return [DigestOutcome(channel, "no-adapter", message=f"the {sub.channel.platform} adapter is not enabled")]
-    outcomes = []
-    for row in store.pending_digests(sub.id):
-        outcomes.append(await _post(store, adapter, row, sub, settings, clock, "resumed"))
-        if outcomes[-1].status == "failed":
-            return outcomes  # the platform is refusing: keep the new slot for when it recovers
-    slot = scheduled_for or clock.now()
-    digest_id = plan_digest(store, sub, settings, slot, clock.now())
-    new = store.digest(digest_id) if digest_id is not None else None
-    if new is None:
-        outcomes.append(DigestOutcome(channel, "empty", message="this slot's digest was already made"))
-    elif not new.story_ids:
-        outcomes.append(DigestOutcome(channel, "empty", message="nothing new since the last digest"))
-    else:
-        outcomes.append(await _post(store, adapter, new, sub, settings, clock, "posted"))
-    return outcomes
-
-
-async def _post(
-    store: Store,
-    adapter: ChatAdapter,
-    row: DigestRow,
-    sub: SubscriptionRow,
-    settings: DigestSettings,
-    clock: Clock,
-    status: str,
-) -> DigestOutcome:
-    digest = load_digest(store, row, sub, settings)
-    try:
-        count = await deliver(store, adapter, row, digest, clock)
-    except PostError as exc:
-        store.digest_failed(row.id, str(exc))
-        log.error("digest %s for %s stays pending: %s", row.id, sub.channel, exc)
-        return DigestOutcome(str(sub.channel), "failed", message=f"{exc} (the digest stays pending)")
-    return DigestOutcome(str(sub.channel), status, stories=count)

@@ -129,3 +129,37 @@ class PollReport:
     new_articles: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    # Said once per pause and once per resume, to each channel subscribed to the feed.
+    notices: list[tuple[ChannelRef, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One command from a channel, platform-neutral: `text` is what followed the command name."""
+
+    channel: ChannelRef
+    user: str
+    text: str
+    can_manage: bool  # the adapter's verdict: may this user change the channel's subscriptions?
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    title: str
+    summary: str  # one line
+    source: str
+    url: str | None
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A command's answer in plain text lines (adapters escape and style it), plus any search results."""
+
+    lines: tuple[str, ...]
+    ok: bool = True
+    results: tuple[SearchResult, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)

@@ -35,6 +35,10 @@ class ChatAdapter(Protocol):
 
     async def post_parent(self, channel: ChannelRef, digest: Digest) -> PostedMessage: ...
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
+        """A plain message to the channel, e.g. that one of its feeds was paused."""
+        ...
+
     async def post_story(
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
     ) -> PostedMessage: ...

@@ -1,8 +1,9 @@
-"""The long-running loop: APScheduler 3.x jobs for polling and daily digests.
+"""The long-running loop: APScheduler 3.x jobs for polling, daily digests and maintenance.
 
-The only importer of apscheduler. Jobs are rebuilt from the database at start-up
-with stable ids; digests fire at the channel's local time, with coalescing and a
-misfire grace so a bot that was down at 08:00 posts once when it is back.
+The only importer of apscheduler. Jobs are rebuilt from the database at start-up (and
+whenever a schedule command changes one) with stable ids; digests fire at the channel's
+local time with coalescing and a misfire grace, and a start-up catch-up posts one digest
+for a slot missed while the bot was down, never more.
 """
 
 from __future__ import annotations
@@ -18,92 +19,171 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
-from bot.config import parse_time_of_day
-from bot.digest import run_digest
+from bot.config import WEEKDAYS, parse_time_of_day
+from bot.delivery import DigestOutcome, run_digest
+from bot.store.store import SubscriptionRow
 
 log = logging.getLogger(__name__)
+UTC = ZoneInfo("UTC")
 
-DIGEST_GRACE = timedelta(hours=6)
+
+def digest_trigger(time_of_day: str, timezone: str, weekdays: tuple[str, ...]) -> CronTrigger:
+    hour, minute = parse_time_of_day(time_of_day)
+    days = ",".join(weekdays) if weekdays and len(weekdays) < 7 else "*"
+    return CronTrigger(hour=hour, minute=minute, day_of_week=days, timezone=ZoneInfo(timezone))
 
 
 def slot_for(time_of_day: str, timezone: str, now: datetime) -> datetime:
-    """The most recent occurrence of `time_of_day` in `timezone` at or before `now`, in UTC."""
+    """The most recent occurrence of `time_of_day` in `timezone` at or before `now`, in UTC.
+
+    A wall time that does not exist on a spring-forward day maps forward, as the cron trigger does.
+    """
     hour, minute = parse_time_of_day(time_of_day)
     zone = ZoneInfo(timezone)
     local = now.astimezone(zone)
     for back in range(3):
         day = (local - timedelta(days=back)).date()
         candidate = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+        # round-trip through UTC to normalise a non-existent local time
+        candidate = candidate.astimezone(UTC).astimezone(zone)
         if candidate <= local:
-            return candidate.astimezone(ZoneInfo("UTC"))
+            return candidate.astimezone(UTC)
     raise AssertionError("unreachable: one of the last three days has the time")
 
 
-def build_scheduler(app: App) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone="UTC")
-    scheduler.add_job(
-        _poll,
-        IntervalTrigger(minutes=app.settings.fetch.poll_minutes),
-        args=[app],
-        id="poll",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        next_run_time=app.clock.now(),
-    )
+def missed_slot(sub: SubscriptionRow, created_at: datetime | None, now: datetime, grace: timedelta) -> datetime | None:
+    """The latest scheduled slot within `grace` before `now` on an allowed weekday, if any."""
+    best: datetime | None = None
+    for time_of_day in sub.schedule:
+        slot = slot_for(time_of_day, sub.timezone, now)
+        for _ in range(8):  # walk back to an allowed weekday
+            local_day = WEEKDAYS[slot.astimezone(ZoneInfo(sub.timezone)).weekday()]
+            if not sub.weekdays or local_day in sub.weekdays:
+                break
+            slot = slot_for(time_of_day, sub.timezone, slot - timedelta(minutes=1))
+        if now - slot <= grace and (created_at is None or slot > created_at) and (best is None or slot > best):
+            best = slot
+    return best
+
+
+async def post_slot(app: App, sub: SubscriptionRow, slot: datetime) -> list[DigestOutcome]:
+    outcomes = await run_digest(app.store, app.adapters, sub, app.settings.digest, app.clock, slot)
+    for o in outcomes:
+        log.info("digest for %s at %s: %s %s %s", o.channel, slot.isoformat(), o.status, o.stories, o.message)
+    return outcomes
+
+
+async def catch_up(app: App) -> int:
+    """Post one digest for each channel whose latest slot passed while the bot was down; returns how many."""
+    now = app.clock.now()
+    grace = timedelta(minutes=app.settings.digest.grace_minutes)
+    posted = 0
     for sub in app.store.subscriptions():
-        for time_of_day in sub.schedule:
-            hour, minute = parse_time_of_day(time_of_day)
-            trigger = CronTrigger(
-                hour=hour, minute=minute, day_of_week=",".join(sub.weekdays), timezone=ZoneInfo(sub.timezone)
-            )
-            scheduler.add_job(
-                _digest,
-                trigger,
-                args=[app, sub.id, time_of_day],
-                id=f"digest:{sub.id}:{time_of_day}",
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=int(DIGEST_GRACE.total_seconds()),
-            )
-    return scheduler
+        slot = missed_slot(sub, app.store.subscription_created_at(sub.id), now, grace)
+        if slot is not None and not app.store.has_digest(sub.id, slot):
+            await post_slot(app, sub, slot)
+            posted += 1
+    return posted
 
 
-async def _poll(app: App) -> None:
-    report = await app.poll()
-    log.info(
-        "polled %d feeds: %d new, %d 304, %d unchanged, %d failed, %d new articles in %.2fs",
-        report.feeds,
-        report.ok,
-        report.not_modified,
-        report.unchanged,
-        report.failed,
-        report.new_articles,
-        report.seconds,
-    )
+class Scheduler:
+    """Owns the APScheduler instance and keeps its digest jobs in step with the database."""
 
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.aps = AsyncIOScheduler(timezone="UTC")
+        app.on_schedule_change = self.rebuild
 
-async def _digest(app: App, subscription_id: int, time_of_day: str) -> None:
-    for sub in app.store.subscriptions():
-        if sub.id == subscription_id:
-            slot = slot_for(time_of_day, sub.timezone, app.clock.now())
-            for outcome in await run_digest(app.store, app.adapters, sub, app.settings.digest, app.clock, slot):
-                log.info("digest for %s: %s %s", outcome.channel, outcome.status, outcome.message)
+    def start(self) -> None:
+        fetch = self.app.settings.fetch
+        self.aps.add_job(
+            self.poll_once,
+            IntervalTrigger(minutes=fetch.poll_minutes),
+            id="poll",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        self.aps.add_job(
+            self._maintain,
+            IntervalTrigger(hours=6),
+            id="maintenance",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        self.rebuild()
+        self.aps.start()
+
+    def shutdown(self) -> None:
+        self.aps.shutdown(wait=False)
+
+    def rebuild(self) -> None:
+        """One job per (channel, time of day), with ids that stay the same across restarts."""
+        grace = int(timedelta(minutes=self.app.settings.digest.grace_minutes).total_seconds())
+        wanted = set()
+        for sub in self.app.store.subscriptions():
+            for time_of_day in sub.schedule:
+                job_id = f"digest:{sub.id}:{time_of_day}"
+                wanted.add(job_id)
+                self.aps.add_job(
+                    self._digest,
+                    digest_trigger(time_of_day, sub.timezone, sub.weekdays),
+                    args=[sub.id, time_of_day],
+                    id=job_id,
+                    replace_existing=True,
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=grace,
+                )
+        for job in self.aps.get_jobs():
+            if job.id.startswith("digest:") and job.id not in wanted:
+                job.remove()
+
+    def job_ids(self) -> list[str]:
+        return sorted(job.id for job in self.aps.get_jobs())
+
+    async def poll_once(self) -> None:
+        r = await self.app.poll()
+        log.info(
+            "polled %d feeds: %d new content, %d 304, %d unchanged, %d failed, %d new articles in %.2fs",
+            r.feeds,
+            r.ok,
+            r.not_modified,
+            r.unchanged,
+            r.failed,
+            r.new_articles,
+            r.seconds,
+        )
+
+    async def _maintain(self) -> None:
+        pruned = self.app.store.prune_bodies(
+            self.app.clock.now() - timedelta(days=self.app.settings.retention_days), self.app.clock.now()
+        )
+        if pruned:
+            log.info("pruned the bodies of %d old articles (their dedupe keys stay)", pruned)
+
+    async def _digest(self, subscription_id: int, time_of_day: str) -> None:
+        sub = next((s for s in self.app.store.subscriptions() if s.id == subscription_id), None)
+        if sub is None or time_of_day not in sub.schedule:
+            return  # changed since the job was made; rebuild() removes it
+        await post_slot(self.app, sub, slot_for(time_of_day, sub.timezone, self.app.clock.now()))
 
 
 async def run_forever(app: App) -> None:
-    """Run the jobs until SIGINT or SIGTERM, then shut down cleanly."""
+    """Catch up on a missed digest, then run the jobs until SIGINT or SIGTERM, and shut down cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    scheduler = build_scheduler(app)
+    scheduler = Scheduler(app)
     scheduler.start()
-    jobs = ", ".join(job.id for job in scheduler.get_jobs())
-    log.info("newsbot is running (jobs: %s); press Ctrl-C to stop", jobs)
+    log.info("newsbot is running (jobs: %s); press Ctrl-C to stop", ", ".join(scheduler.job_ids()))
     try:
+        await scheduler.poll_once()
+        if await catch_up(app):
+            log.info("posted the digests missed while newsbot was down")
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown()
         log.info("newsbot stopped")

@@ -3,7 +3,8 @@
 Guarded: only http and https (files only where the config allows), no private,
 loopback, link-local, multicast or reserved address unless allowed, checked for
 literal IPs on every hop and for names inside the resolver at connect time.
-Conditional GET, a streamed body cap, a redirect limit and timeouts on every call.
+Conditional GET, a streamed body cap, a redirect limit and timeouts on every call, and
+at most fetch.max_concurrency requests in flight (fetch.max_per_host to any one host).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,17 @@ from bot.errors import FeedError, FetchRefusedError
 
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
+_ACCEPT = "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.9, */*;q=0.5"
+
+
+class HTTPStatusError(FeedError):
+    """The server answered with an error status; `retry_after` is its Retry-After header, if any."""
+
+    def __init__(self, url: str, status: int, reason: str, retry_after: str | None = None) -> None:
+        wait = f"; it asked to wait {retry_after.strip()} before trying again" if retry_after else ""
+        super().__init__(url, f"the server answered HTTP {status} {reason}".rstrip() + wait)
+        self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,8 @@ class Fetcher:
         self.settings = settings
         self.exempt = exempt  # networks the guard lets through, e.g. a known intranet feed server
         self._session: aiohttp.ClientSession | None = None
+        self._all: asyncio.Semaphore | None = None
+        self._hosts: dict[str, tuple[asyncio.Semaphore, int]] = {}
 
     async def close(self) -> None:
         if self._session is not None:
@@ -101,19 +117,37 @@ class Fetcher:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             resolver = None if self.settings.allow_private_networks else GuardedResolver(self.exempt)
-            connector = aiohttp.TCPConnector(resolver=resolver, limit=20, limit_per_host=2)
+            # The caps live in `_slot`, not in the connector: waiting for a pooled connection
+            # counts against aiohttp's total timeout, so a queue behind one slow host would
+            # time out feeds that never got to send a request.
+            connector = aiohttp.TCPConnector(resolver=resolver, limit=0, ttl_dns_cache=300)
             timeout = aiohttp.ClientTimeout(
                 total=self.settings.timeout_seconds, sock_connect=min(10.0, self.settings.timeout_seconds)
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=timeout,
-                headers={
-                    "User-Agent": self.settings.user_agent,
-                    "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
-                },
+                headers={"User-Agent": self.settings.user_agent, "Accept": _ACCEPT},
             )
         return self._session
+
+    @asynccontextmanager
+    async def _slot(self, host: str) -> AsyncIterator[None]:
+        """Hold one of the host's request slots, then one of the global ones."""
+        if self._all is None:
+            self._all = asyncio.Semaphore(self.settings.max_concurrency)
+        host_limit, users = self._hosts.get(host) or (asyncio.Semaphore(self.settings.max_per_host), 0)
+        self._hosts[host] = (host_limit, users + 1)
+        try:
+            # Host first: a request queued behind a busy host must not hold a global slot.
+            async with host_limit, self._all:
+                yield
+        finally:
+            _, users = self._hosts[host]
+            if users <= 1:
+                del self._hosts[host]  # one entry per host in use, not per host ever seen
+            else:
+                self._hosts[host] = (host_limit, users - 1)
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """Fetch `url`; raises FeedError (FetchRefusedError for guarded targets) with the reason."""
@@ -164,7 +198,10 @@ class Fetcher:
         try:
             for _hop in range(MAX_REDIRECTS + 1):
                 self._check_target(current)
-                async with self._client().get(current, headers=headers, allow_redirects=False) as resp:
+                async with (
+                    self._slot((urlsplit(current).hostname or "").lower()),
+                    self._client().get(current, headers=headers, allow_redirects=False) as resp,
+                ):
                     if resp.status in _REDIRECTS and "Location" in resp.headers:
                         current = urljoin(current, resp.headers["Location"])
                         continue
@@ -192,7 +229,8 @@ class Fetcher:
         if resp.status == 304:
             return FetchResult(url=url, status=304, body=None, **meta)
         if resp.status >= 400:
-            raise FeedError(url, f"the server answered HTTP {resp.status} {resp.reason or ''}".rstrip())
+            retry = resp.headers.get("Retry-After") if resp.status in (429, 503) else None
+            raise HTTPStatusError(url, resp.status, resp.reason or "", retry)
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(64 * 1024):

@@ -1,7 +1,8 @@
-"""Poll feeds: fetch, skip what has not changed, parse, dedupe, enrich, cluster and store.
+"""Poll feeds: claim the due ones, fetch each URL once, skip what has not changed, parse,
+dedupe, enrich, cluster and store, then plan each feed's next check (bot/ingest/schedule.py).
 
-One bad feed never stops the others: its error is stored on the feed row, counted
-in the report and logged, and the pass goes on.
+One bad feed never stops the others: its error is stored on the feed row, counted in the
+report and logged. Pausing and resuming a feed put a notice for each subscribed channel in the report.
 """
 
 from __future__ import annotations
@@ -10,100 +11,219 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clustering import StoryIndex
 from bot.config import Settings
 from bot.enrich import enrich
 from bot.errors import FeedError
-from bot.ingest.fetch import Fetcher, FetchResult
+from bot.ingest import schedule
+from bot.ingest.fetch import MAX_REDIRECTS, Fetcher, FetchResult, HTTPStatusError
 from bot.ingest.parse import parse_feed
 from bot.ingest.urls import canonical_url
-from bot.models import ParsedFeed, PollReport
+from bot.models import ChannelRef, ParsedFeed, PollReport
 from bot.ports import Clock
+from bot.store.feeds import FeedSchedule
 from bot.store.store import FeedRow, Store
 
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Fetched:
+    """What the concurrent part found out about one feed; stored later, in feed order."""
+
+    result: FetchResult | None = None
+    body_hash: str | None = None
+    parsed: ParsedFeed | None = None  # None with a result: 304 or the same body as last time
+    error: Exception | None = None
+
+
 async def poll_feeds(
-    store: Store, fetcher: Fetcher, settings: Settings, clock: Clock, feed_ids: Iterable[int] | None = None
+    store: Store,
+    fetcher: Fetcher,
+    settings: Settings,
+    clock: Clock,
+    feed_ids: Iterable[int] | None = None,
+    *,
+    due_only: bool = False,
 ) -> PollReport:
-    """Fetch every given feed (default: every feed not paused) once, concurrently."""
+    """Fetch the given feeds (default: all, paused ones too) once, concurrently; with
+    `due_only`, only those whose next check has come (what `run` and `poll --once` do)."""
     started = time.perf_counter()
     now = clock.now()
-    targets = [f for f in store.feeds(feed_ids) if not f.paused]
-    index = StoryIndex(store.cluster_candidates(now - timedelta(hours=settings.digest.cluster_hours)))
+    policy = schedule.Policy.from_settings(settings.fetch)
+    # The lease outlasts the slowest possible fetch (every hop timing out), so a claimed
+    # feed is only taken again if this poller died.
+    lease = timedelta(seconds=settings.fetch.timeout_seconds * (MAX_REDIRECTS + 1)) + timedelta(minutes=5)
+    targets = store.claim_feeds(now, now + lease, ids=feed_ids, due_only=due_only)
     report = PollReport(feeds=len(targets))
-    limit = asyncio.Semaphore(8)
+    index: StoryIndex | None = None
 
-    async def fetch(feed: FeedRow) -> FetchResult | BaseException:
-        async with limit:
-            try:
-                return await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-            except Exception as exc:  # kept and reported per feed below
-                return exc
+    def story_index() -> StoryIndex:
+        nonlocal index  # built on first use: a pass of 304s needs no clustering candidates
+        if index is None:
+            index = StoryIndex(store.cluster_candidates(now - timedelta(hours=settings.digest.cluster_hours)))
+        return index
 
-    # Fetch concurrently, then store in feed order, so which copy of a shared article
-    # is kept and how stories form does not depend on which server answered first.
-    results = await asyncio.gather(*(fetch(f) for f in targets))
-    for feed, result in zip(targets, results, strict=True):
+    results: list[tuple[int, dict[str, Any]]] = []
+    # Parsing is CPU-bound; one worker thread keeps the event loop (and every other fetch's
+    # timeout) running meanwhile, and parses one feed at a time as the readers do.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-parse") as parser:
+        tasks = [asyncio.ensure_future(_fetch(fetcher, t.feed, now, parser)) for t in targets]
         try:
-            if isinstance(result, BaseException):
-                raise result
-            _store_result(store, settings, clock, feed, result, index, report)
-        except FeedError as exc:
-            report.failed += 1
-            report.errors.append(str(exc))
-            store.record_fetch(feed.id, clock.now(), status=None, error=exc.problem)
-            log.warning("feed failed: %s", exc)
-        except Exception as exc:  # one feed's bug must not stop the others
-            report.failed += 1
-            report.errors.append(f"{feed.url}: internal error: {exc!r}")
-            store.record_fetch(feed.id, clock.now(), status=None, error=f"internal error: {exc!r}")
-            log.error("feed %s failed with an internal error", feed.url, exc_info=exc)
+            # Stored in feed order, so which copy of a shared article is kept and how stories
+            # form does not depend on which server answered first.
+            for target, task in zip(targets, tasks, strict=True):
+                fetched = await task
+                results.append(
+                    (target.feed.id, _settle(store, settings, policy, target, fetched, now, story_index, report))
+                )
+        finally:
+            for task in tasks:
+                task.cancel()
+    store.save_poll_results(results)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _store_result(
+async def _fetch(fetcher: Fetcher, feed: FeedRow, now: datetime, parser: ThreadPoolExecutor) -> _Fetched:
+    try:
+        result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if result.status == 304 or result.body is None:
+            return _Fetched(result)
+        body_hash = hashlib.sha256(result.body).hexdigest()
+        if body_hash == feed.body_hash:
+            return _Fetched(result, body_hash)  # same bytes as last time: not worth a parse
+        body, url, headers = result.body, result.url, result.headers
+        parsed = await asyncio.get_running_loop().run_in_executor(
+            parser, lambda: parse_feed(body, url=url, now=now, headers=headers)
+        )
+        return _Fetched(result, body_hash, parsed)
+    except Exception as exc:  # kept and reported per feed, in order
+        return _Fetched(error=exc)
+
+
+def _settle(
     store: Store,
     settings: Settings,
-    clock: Clock,
-    feed: FeedRow,
-    result: FetchResult,
-    index: StoryIndex,
+    policy: schedule.Policy,
+    target: FeedSchedule,
+    fetched: _Fetched,
+    now: datetime,
+    story_index: Callable[[], StoryIndex],
     report: PollReport,
-) -> None:
-    now = clock.now()
-    if result.status == 304 or result.body is None:
-        report.not_modified += 1
-        store.record_fetch(feed.id, now, status=304)
-        return
-    body_hash = hashlib.sha256(result.body).hexdigest()
-    if body_hash == feed.body_hash:
-        report.unchanged += 1
-        store.record_fetch(
-            feed.id,
-            now,
-            status=result.status,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            body_hash=body_hash,
-        )
-        return
-    parsed = parse_feed(result.body, url=result.url, now=now, headers=result.headers)
-    report.ok += 1
-    report.new_articles += store_items(store, feed, parsed, settings, now, index)
-    store.record_fetch(
-        feed.id,
-        now,
-        status=result.status,
-        etag=result.etag,
-        last_modified=result.last_modified,
-        body_hash=body_hash,
-        title=parsed.title or None,
+) -> dict[str, Any]:
+    """Count and store one feed's outcome; returns the feed row's new polling state."""
+    feed = target.feed
+    interval = policy.clamp(
+        timedelta(seconds=target.interval_seconds) if target.interval_seconds else policy.default_interval
+    )
+    try:
+        if fetched.error is not None:
+            raise fetched.error
+        result = fetched.result
+        assert result is not None
+        values: dict[str, Any] = {"last_checked_at": now, "last_status": result.status, "last_error": None}
+        values["failure_count"] = 0
+        if result.etag or result.status != 304:
+            values["etag"] = result.etag
+        if result.last_modified or result.status != 304:
+            values["last_modified"] = result.last_modified
+        if fetched.parsed is not None:
+            parsed = fetched.parsed
+            report.new_articles += store_items(store, feed, parsed, settings, now, story_index())
+            report.ok += 1
+            rate = schedule.posting_interval((i.published for i in parsed.items), now, policy)
+            interval = schedule.ttl_floor(parsed.ttl_minutes, rate, policy)
+            values.update(body_hash=fetched.body_hash, interval_seconds=int(interval.total_seconds()))
+            if parsed.title:
+                values["title"] = parsed.title
+        elif result.status == 304:
+            report.not_modified += 1
+        else:
+            report.unchanged += 1
+            values["body_hash"] = fetched.body_hash
+        floor = schedule.cache_floor(result.headers, now, policy)
+        values["next_check_at"] = schedule.after_success(now, feed.url, interval, floor)
+        if feed.paused or target.pause_notified:
+            values.update(paused=False, paused_at=None, pause_notified=False)
+            log.info("feed %s works again; resumed", feed.url)
+            if target.pause_notified:
+                report.notices += _tell(store, feed.id, resumed_notice(feed))
+        return values
+    except Exception as exc:
+        return _failed(store, policy, target, exc, interval, now, report)
+
+
+def _failed(
+    store: Store,
+    policy: schedule.Policy,
+    target: FeedSchedule,
+    exc: Exception,
+    interval: timedelta,
+    now: datetime,
+    report: PollReport,
+) -> dict[str, Any]:
+    feed = target.feed
+    report.failed += 1
+    if isinstance(exc, FeedError):
+        problem = exc.problem
+        report.errors.append(str(exc))
+        log.warning("feed failed: %s", exc)
+    else:  # one feed's bug must not stop the others
+        problem = f"internal error: {exc!r}"
+        report.errors.append(f"{feed.url}: {problem}")
+        log.error("feed %s failed with an internal error", feed.url, exc_info=exc)
+    failures = feed.failure_count + 1
+    server_says = None
+    if isinstance(exc, HTTPStatusError):
+        server_says = schedule.retry_after(exc.retry_after, now)
+    next_check, paused = schedule.after_failure(now, feed.url, failures, interval, policy, server_says)
+    values: dict[str, Any] = {
+        "last_checked_at": now,
+        "last_status": exc.status if isinstance(exc, HTTPStatusError) else None,
+        "last_error": problem,
+        "failure_count": failures,
+        "next_check_at": next_check,
+        "paused": paused,
+    }
+    if paused and not feed.paused:
+        values["paused_at"] = now
+        log.warning("feed %s paused after %d failures in a row", feed.url, failures)
+    if paused and not target.pause_notified:
+        # Marked as told in the same write as the pause, so a restart never tells twice.
+        values["pause_notified"] = True
+        report.notices += _tell(store, feed.id, paused_notice(feed, failures, problem))
+    return values
+
+
+def _tell(store: Store, feed_id: int, text: str) -> list[tuple[ChannelRef, str]]:
+    return [(channel, text) for channel in store.subscribers(feed_id)]
+
+
+def paused_notice(feed: FeedRow, failures: int, problem: str) -> str:
+    return (
+        f'The feed "{feed.display_name}" ({feed.url}) is paused: it failed {failures} times in a row. '
+        f"The last error was: {problem}. newsbot will still try it once a day and will say so here "
+        "when it works again."
+    )
+
+
+def resumed_notice(feed: FeedRow) -> str:
+    return f'The feed "{feed.display_name}" ({feed.url}) works again; its new stories will be in the next digests.'
+
+
+def format_report(report: PollReport) -> str:
+    """The one-line summary `newsbot poll --once` prints."""
+    return (
+        f"polled {report.feeds} feeds: {report.ok} new content, {report.not_modified} not modified (304), "
+        f"{report.unchanged} unchanged, {report.failed} failed; {report.new_articles} new articles "
+        f"in {report.seconds:.2f}s"
     )
 
 

@@ -2,69 +2,102 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.models import ChannelRef
-from bot.store.rows import SubscriptionRow, new_id
-from bot.store.schema import (
-    subscription_feeds,
-    subscriptions,
-)
+from bot.store.rows import FeedRow, SubscriptionRow, feed_row, new_id
+from bot.store.schema import feeds, subscription_feeds, subscriptions
+
+# settings a command may change; anything else is fixed at creation
+SETTINGS = {
+    "schedule",
+    "timezone",
+    "weekdays",
+    "max_stories",
+    "follows",
+    "follow_only",
+    "summary_sentences",
+    "no_news_line",
+    "config_digest",
+    "from_config",
+}
 
 
 class ChannelQueries:
     engine: Engine
 
-    def upsert_subscription(
-        self,
-        channel: ChannelRef,
-        now: datetime,
-        *,
-        schedule: Sequence[str] = (),
-        timezone: str = "UTC",
-        weekdays: Sequence[str] = (),
-        max_stories: int | None = None,
-        from_config: bool = False,
-    ) -> int:
-        values = {
-            "schedule": list(schedule),
-            "timezone": timezone,
-            "weekdays": list(weekdays),
-            "max_stories": max_stories,
-            "from_config": from_config,
-        }
+    def _subscription_id(self, conn: sa.Connection, channel: ChannelRef) -> int | None:
+        row = conn.execute(
+            sa.select(subscriptions.c.id).where(
+                subscriptions.c.platform == channel.platform, subscriptions.c.channel == channel.channel
+            )
+        ).first()
+        return int(row.id) if row else None
+
+    def upsert_subscription(self, channel: ChannelRef, now: datetime, **values: Any) -> int:
+        """Create the channel's subscription, or change the given settings of the existing one."""
+        unknown = set(values) - SETTINGS
+        if unknown:
+            raise TypeError(f"not subscription settings: {sorted(unknown)}")
+        for key in ("schedule", "weekdays", "follows"):
+            if key in values:
+                values[key] = list(values[key])
         with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(subscriptions.c.id).where(
-                    subscriptions.c.platform == channel.platform, subscriptions.c.channel == channel.channel
-                )
-            ).first()
-            if row is None:
+            sub_id = self._subscription_id(conn, channel)
+            if sub_id is None:
+                defaults: dict[str, Any] = {"schedule": [], "timezone": "UTC", "weekdays": [], "follows": []}
                 return new_id(
                     conn.execute(
                         subscriptions.insert().values(
-                            platform=channel.platform, channel=channel.channel, created_at=now, **values
+                            platform=channel.platform, channel=channel.channel, created_at=now, **(defaults | values)
                         )
                     )
                 )
-            conn.execute(subscriptions.update().where(subscriptions.c.id == row.id).values(**values))
-            return int(row.id)
+            if values:
+                conn.execute(subscriptions.update().where(subscriptions.c.id == sub_id).values(**values))
+            return sub_id
 
     def ensure_subscription(self, channel: ChannelRef, now: datetime) -> int:
         """The channel's subscription id, creating an unscheduled one if it has none."""
         with self.engine.connect() as conn:
+            sub_id = self._subscription_id(conn, channel)
+        return sub_id if sub_id is not None else self.upsert_subscription(channel, now)
+
+    def subscription(self, channel: ChannelRef) -> SubscriptionRow | None:
+        with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(subscriptions.c.id).where(
+                sa.select(subscriptions).where(
                     subscriptions.c.platform == channel.platform, subscriptions.c.channel == channel.channel
                 )
             ).first()
-        return int(row.id) if row else self.upsert_subscription(channel, now)
+        return _subscription_row(row) if row else None
 
-    def subscribe(self, subscription_id: int, feed_ids: Iterable[int], now: datetime) -> None:
+    def subscription_created_at(self, subscription_id: int) -> datetime | None:
+        with self.engine.connect() as conn:
+            value: datetime | None = conn.scalar(
+                sa.select(subscriptions.c.created_at).where(subscriptions.c.id == subscription_id)
+            )
+        return value
+
+    def subscriptions(self) -> list[SubscriptionRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(subscriptions).order_by(subscriptions.c.id)).all()
+        return [_subscription_row(r) for r in rows]
+
+    def subscribe(
+        self, subscription_id: int, feed_ids: Iterable[int], now: datetime, *, settle_backlog: bool = True
+    ) -> list[int]:
+        """Link feeds to the subscription; returns the feed ids that were new to it.
+
+        With `settle_backlog`, a new link starts unsettled: at its first digest, the feed's
+        items older than the newest few count as seen (no flood on subscribe).
+        """
+        added = []
         with self.engine.begin() as conn:
             have = set(
                 conn.scalars(
@@ -77,25 +110,49 @@ class ChannelQueries:
                 if feed_id not in have:
                     conn.execute(
                         subscription_feeds.insert().values(
-                            subscription_id=subscription_id, feed_id=feed_id, added_at=now
+                            subscription_id=subscription_id,
+                            feed_id=feed_id,
+                            added_at=now,
+                            backlog_settled=not settle_backlog,
                         )
                     )
+                    added.append(feed_id)
+        return added
 
-    def subscriptions(self) -> list[SubscriptionRow]:
+    def unsubscribe(self, subscription_id: int, feed_id: int) -> tuple[bool, bool]:
+        """Unlink a feed: (was it linked, is it now unused and not declared in the config)."""
+        with self.engine.begin() as conn:
+            gone = conn.execute(
+                subscription_feeds.delete().where(
+                    subscription_feeds.c.subscription_id == subscription_id, subscription_feeds.c.feed_id == feed_id
+                )
+            ).rowcount
+            if not gone:
+                return False, False
+            still_used = conn.execute(
+                sa.select(subscription_feeds.c.feed_id).where(subscription_feeds.c.feed_id == feed_id).limit(1)
+            ).first()
+            from_config = conn.scalar(sa.select(feeds.c.from_config).where(feeds.c.id == feed_id))
+        return True, still_used is None and not from_config
+
+    def unsettled_feeds(self, subscription_id: int) -> list[int]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(subscriptions).order_by(subscriptions.c.id)).all()
-        return [
-            SubscriptionRow(
-                id=r.id,
-                channel=ChannelRef(r.platform, r.channel),
-                schedule=tuple(r.schedule),
-                timezone=r.timezone,
-                weekdays=tuple(r.weekdays),
-                max_stories=r.max_stories,
-                from_config=r.from_config,
+            return list(
+                conn.scalars(
+                    sa.select(subscription_feeds.c.feed_id).where(
+                        subscription_feeds.c.subscription_id == subscription_id,
+                        subscription_feeds.c.backlog_settled.is_(False),
+                    )
+                )
             )
-            for r in rows
-        ]
+
+    def settle_backlog(self, subscription_id: int, feed_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                subscription_feeds.update()
+                .where(subscription_feeds.c.subscription_id == subscription_id, subscription_feeds.c.feed_id == feed_id)
+                .values(backlog_settled=True)
+            )
 
     def subscribed_feed_ids(self, subscription_id: int) -> list[int]:
         with self.engine.connect() as conn:
@@ -107,6 +164,16 @@ class ChannelQueries:
                 )
             )
 
+    def subscribed_feeds(self, subscription_id: int) -> list[FeedRow]:
+        query = (
+            sa.select(feeds)
+            .join(subscription_feeds, subscription_feeds.c.feed_id == feeds.c.id)
+            .where(subscription_feeds.c.subscription_id == subscription_id)
+            .order_by(feeds.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [feed_row(r) for r in conn.execute(query)]
+
     def subscribers(self, feed_id: int) -> list[ChannelRef]:
         query = (
             sa.select(subscriptions.c.platform, subscriptions.c.channel)
@@ -115,3 +182,20 @@ class ChannelQueries:
         )
         with self.engine.connect() as conn:
             return [ChannelRef(r.platform, r.channel) for r in conn.execute(query)]
+
+
+def _subscription_row(r: Any) -> SubscriptionRow:
+    return SubscriptionRow(
+        id=r.id,
+        channel=ChannelRef(r.platform, r.channel),
+        schedule=tuple(r.schedule),
+        timezone=r.timezone,
+        weekdays=tuple(r.weekdays),
+        max_stories=r.max_stories,
+        from_config=r.from_config,
+        follows=tuple(r.follows),
+        follow_only=r.follow_only,
+        summary_sentences=r.summary_sentences,
+        no_news_line=r.no_news_line,
+        config_digest=r.config_digest,
+    )

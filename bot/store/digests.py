@@ -22,34 +22,92 @@ from bot.store.schema import (
 class DigestQueries:
     engine: Engine
 
-    def undigested_stories(self, subscription_id: int) -> list[tuple[int, int, datetime]]:
-        """(story id, sources, latest time) of stories from the subscription's feeds not yet in its digests."""
+    def undigested_stories(self, subscription_id: int, feed_id: int | None = None) -> list[tuple[int, int, datetime]]:
+        """(story id, sources, latest time) of stories from the subscription's feeds (or one of them)
+        that none of its digests has carried yet."""
         latest = sa.func.max(sa.func.coalesce(articles.c.published_at, articles.c.first_seen_at))
         already = (
             sa.select(digest_items.c.story_id)
             .join(digests, digests.c.id == digest_items.c.digest_id)
             .where(digests.c.subscription_id == subscription_id)
         )
+        link = sa.and_(
+            subscription_feeds.c.feed_id == articles.c.feed_id,
+            subscription_feeds.c.subscription_id == subscription_id,
+        )
+        if feed_id is not None:
+            link = sa.and_(link, articles.c.feed_id == feed_id)
         query = (
             sa.select(stories.c.id, stories.c.sources, latest.label("latest"))
             .join(articles, articles.c.story_id == stories.c.id)
-            .join(
-                subscription_feeds,
-                sa.and_(
-                    subscription_feeds.c.feed_id == articles.c.feed_id,
-                    subscription_feeds.c.subscription_id == subscription_id,
-                ),
-            )
+            .join(subscription_feeds, link)
             .where(stories.c.id.not_in(already))
             .group_by(stories.c.id, stories.c.sources)
         )
         with self.engine.connect() as conn:
             return [(r.id, r.sources, r.latest) for r in conn.execute(query)]
 
+    def has_digest(self, subscription_id: int, scheduled_for: datetime) -> bool:
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(
+                    sa.select(digests.c.id).where(
+                        digests.c.subscription_id == subscription_id, digests.c.scheduled_for == scheduled_for
+                    )
+                ).first()
+                is not None
+            )
+
+    def last_digest_at(self, subscription_id: int) -> datetime | None:
+        """When the channel's last digest that reached it was made (posted or empty)."""
+        with self.engine.connect() as conn:
+            value: datetime | None = conn.scalar(
+                sa.select(sa.func.max(digests.c.scheduled_for)).where(
+                    digests.c.subscription_id == subscription_id, digests.c.status.in_(("posted", "empty"))
+                )
+            )
+        return value
+
+    def claim_digest(self, digest_id: int, owner: str, now: datetime, until: datetime) -> bool:
+        """Take the right to post this digest until `until`; False while another worker holds it."""
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                digests.update()
+                .where(
+                    digests.c.id == digest_id,
+                    digests.c.status == "pending",
+                    sa.or_(
+                        digests.c.claimed_until.is_(None), digests.c.claimed_until < now, digests.c.claimed_by == owner
+                    ),
+                )
+                .values(claimed_by=owner, claimed_until=until)
+            ).rowcount
+        return bool(taken)
+
+    def release_digest(self, digest_id: int, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                digests.update()
+                .where(digests.c.id == digest_id, digests.c.claimed_by == owner)
+                .values(claimed_by=None, claimed_until=None)
+            )
+
     def create_digest(
-        self, subscription_id: int, scheduled_for: datetime, title: str, story_ids: Sequence[int], now: datetime
+        self,
+        subscription_id: int,
+        scheduled_for: datetime,
+        title: str,
+        story_ids: Sequence[int],
+        now: datetime,
+        *,
+        kind: str = "scheduled",
+        status: str | None = None,
     ) -> int | None:
-        """Record a digest and its stories; None when that (subscription, time) slot already has one."""
+        """Record a digest and its stories; None when that (subscription, time) slot already has one.
+
+        A digest with stories starts pending, one without is empty; kind "backlog" with status
+        "skipped" records stories as seen without posting them (no flood on subscribe).
+        """
         try:
             with self.engine.begin() as conn:
                 digest_id = new_id(
@@ -58,8 +116,9 @@ class DigestQueries:
                             subscription_id=subscription_id,
                             scheduled_for=scheduled_for,
                             created_at=now,
-                            status="pending" if story_ids else "empty",
+                            status=status or ("pending" if story_ids else "empty"),
                             title=title,
+                            kind=kind,
                         )
                     )
                 )
@@ -110,6 +169,7 @@ class DigestQueries:
             title=row.title,
             story_ids=story_ids,
             posted=posted,
+            kind=row.kind,
         )
 
     def record_posted(self, digest_id: int, position: int, ref: str, thread_ref: str | None, now: datetime) -> None:
@@ -125,7 +185,7 @@ class DigestQueries:
             conn.execute(
                 digests.update()
                 .where(digests.c.id == digest_id)
-                .values(status="posted", posted_at=now, last_error=None)
+                .values(status="posted", posted_at=now, last_error=None, claimed_by=None, claimed_until=None)
             )
 
     def digest_failed(self, digest_id: int, error: str) -> None:

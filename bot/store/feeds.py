@@ -1,8 +1,13 @@
-"""Feed rows: adding, listing, removing feeds and remembering how each fetch went."""
+"""Feed rows: adding, listing, removing feeds and remembering how each fetch went.
+
+Polling claims due feeds by moving their next_check_at forward in one UPDATE ... RETURNING,
+so two pollers (or a scheduled and a manual poll) never fetch the same URL at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +20,23 @@ from bot.store.schema import (
     feeds,
     subscription_feeds,
 )
+
+_CHUNK = 500  # ids per IN (...) list, well under every backend's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class FeedSchedule:
+    """A feed row with the polling state the poller needs beyond FeedRow."""
+
+    feed: FeedRow
+    next_check_at: datetime | None
+    interval_seconds: int | None
+    paused_at: datetime | None
+    pause_notified: bool
+
+
+def _schedule(r: Any) -> FeedSchedule:
+    return FeedSchedule(feed_row(r), r.next_check_at, r.interval_seconds, r.paused_at, bool(r.pause_notified))
 
 
 class FeedQueries:
@@ -91,3 +113,50 @@ class FeedQueries:
             values.update(last_error=error, failure_count=feeds.c.failure_count + 1)
         with self.engine.begin() as conn:
             conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
+
+    def feed_schedules(self, ids: Iterable[int] | None = None) -> list[FeedSchedule]:
+        query = sa.select(feeds).order_by(feeds.c.id)
+        if ids is not None:
+            query = query.where(feeds.c.id.in_(list(ids)))
+        with self.engine.connect() as conn:
+            return [_schedule(r) for r in conn.execute(query)]
+
+    def claim_feeds(
+        self, now: datetime, lease_until: datetime, *, ids: Iterable[int] | None = None, due_only: bool = True
+    ) -> list[FeedSchedule]:
+        """Claim feeds for one poll (due ones, or all), in id order, by setting next_check_at to `lease_until`.
+
+        A claimed feed is not due for anyone else until its result is saved or the lease runs out
+        (a poller that died). The UPDATE re-checks "due" under the row lock, so of two pollers
+        racing for a feed, one gets it.
+        """
+        due = sa.or_(feeds.c.next_check_at.is_(None), feeds.c.next_check_at <= now)
+        wanted = None if ids is None else sorted(set(ids))
+        batches: list[list[int] | None] = (
+            [None] if wanted is None else [wanted[i : i + _CHUNK] for i in range(0, len(wanted), _CHUNK)]
+        )
+        claimed: list[FeedSchedule] = []
+        with self.engine.begin() as conn:
+            for batch in batches:
+                stmt = feeds.update().values(next_check_at=lease_until)
+                if batch is not None:
+                    stmt = stmt.where(feeds.c.id.in_(batch))
+                if due_only:
+                    stmt = stmt.where(due)
+                claimed += [_schedule(r) for r in conn.execute(stmt.returning(*feeds.c))]
+        return sorted(claimed, key=lambda s: s.feed.id)
+
+    def save_poll_results(self, results: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        """Write each feed's new polling state (`feeds` column -> value) in one transaction."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for feed_id, values in results:
+            keys = tuple(sorted(values))
+            groups.setdefault(keys, []).append({"_id": feed_id, **{f"_{k}": v for k, v in values.items()}})
+        with self.engine.begin() as conn:
+            for keys, params in groups.items():
+                stmt = (
+                    feeds.update()
+                    .where(feeds.c.id == sa.bindparam("_id"))
+                    .values({k: sa.bindparam(f"_{k}") for k in keys})
+                )
+                conn.execute(stmt, params)

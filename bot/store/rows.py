@@ -41,6 +41,11 @@ class SubscriptionRow:
     weekdays: tuple[str, ...]
     max_stories: int | None
     from_config: bool
+    follows: tuple[str, ...] = ()
+    follow_only: bool = False
+    summary_sentences: int | None = None
+    no_news_line: bool = False
+    config_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class DigestRow:
     title: str
     story_ids: tuple[int, ...]  # in posting order; position = index + 1
     posted: dict[int, tuple[str, str | None]]  # position -> (ref, thread_ref)
+    kind: str = "scheduled"  # scheduled | manual | backlog
 
 
 def new_id(result: sa.CursorResult[Any]) -> int:

@@ -54,6 +54,10 @@ feeds = sa.Table(
     sa.Column("failure_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("from_config", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("interval_seconds", sa.Integer),  # learnt from the feed's posting rate; NULL until parsed
+    sa.Column("paused_at", UTCDateTime),
+    sa.Column("pause_notified", sa.Boolean, nullable=False, server_default=sa.false()),  # channels told it is paused
+    sa.Index("ix_feeds_next_check_at", "next_check_at"),
 )
 
 stories = sa.Table(
@@ -109,6 +113,7 @@ subscriptions = sa.Table(
     sa.Column("follow_only", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("summary_sentences", sa.Integer),
     sa.Column("no_news_line", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("config_digest", sa.Text),  # hash of the [[subscriptions]] entry last applied
     sa.UniqueConstraint("platform", "channel", name="uq_subscriptions_channel"),
 )
 
@@ -118,6 +123,8 @@ subscription_feeds = sa.Table(
     sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("added_at", UTCDateTime, nullable=False),
+    # false until the feed's items older than the newest few are marked seen for this channel
+    sa.Column("backlog_settled", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 digests = sa.Table(

@@ -16,12 +16,14 @@ from bot.store.channels import ChannelQueries
 from bot.store.digests import DigestQueries
 from bot.store.engine import create_engine
 from bot.store.feeds import FeedQueries
+from bot.store.maintenance import MaintenanceQueries
 from bot.store.rows import DigestRow, FeedRow, StoredArticle, SubscriptionRow
+from bot.store.search import SearchHit, SearchQueries
 
-__all__ = ["DigestRow", "FeedRow", "Store", "StoredArticle", "SubscriptionRow", "index_article"]
+__all__ = ["DigestRow", "FeedRow", "SearchHit", "Store", "StoredArticle", "SubscriptionRow", "index_article"]
 
 
-class Store(FeedQueries, ChannelQueries, ArticleQueries, DigestQueries):
+class Store(FeedQueries, ChannelQueries, ArticleQueries, DigestQueries, SearchQueries, MaintenanceQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

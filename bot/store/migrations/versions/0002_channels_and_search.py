@@ -1,4 +1,5 @@
-"""Channel settings (follows, summary length, no-news line), digest kinds and leases, body pruning,
+"""Channel settings (follows, summary length, no-news line), the no-flood backlog flag,
+digest kinds and leases, body pruning,
 and the full-text search index (SQLite FTS5, PostgreSQL tsvector + GIN), backfilled from the
 articles already stored.
 
@@ -27,6 +28,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("follow_only", sa.Boolean, nullable=False, server_default=sa.false()))
         batch.add_column(sa.Column("summary_sentences", sa.Integer))
         batch.add_column(sa.Column("no_news_line", sa.Boolean, nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column("config_digest", sa.Text))
+    with op.batch_alter_table("subscription_feeds") as batch:
+        # existing links were made before the no-flood rule: their backlog counts as settled
+        batch.add_column(sa.Column("backlog_settled", sa.Boolean, nullable=False, server_default=sa.true()))
     with op.batch_alter_table("digests") as batch:
         batch.add_column(sa.Column("kind", sa.Text, nullable=False, server_default="scheduled"))
         batch.add_column(sa.Column("claimed_by", sa.Text))
@@ -68,6 +73,8 @@ def downgrade() -> None:
     with op.batch_alter_table("digests") as batch:
         for name in ("claimed_until", "claimed_by", "kind"):
             batch.drop_column(name)
+    with op.batch_alter_table("subscription_feeds") as batch:
+        batch.drop_column("backlog_settled")
     with op.batch_alter_table("subscriptions") as batch:
-        for name in ("no_news_line", "summary_sentences", "follow_only", "follows"):
+        for name in ("config_digest", "no_news_line", "summary_sentences", "follow_only", "follows"):
             batch.drop_column(name)

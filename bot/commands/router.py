@@ -1,0 +1,366 @@
+"""The command router: one handler per command, a neutral CommandRequest in and a Reply out.
+
+Commands that change a channel's subscriptions or settings check `can_manage` first. Every
+wrong command answers with what was wrong and the usage line; nothing is half-changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from bot.commands.args import schedule_args, tokens
+from bot.config import Settings, resolve_feed_url
+from bot.delivery import DigestOutcome
+from bot.digest import story_view
+from bot.errors import FeedError, UserInputError
+from bot.ingest.discover import feed_links
+from bot.ingest.fetch import Fetcher
+from bot.ingest.parse import parse_feed
+from bot.models import CommandRequest, ParsedFeed, PollReport, Reply, SearchResult
+from bot.ports import Clock
+from bot.store.store import FeedRow, Store, SubscriptionRow
+
+log = logging.getLogger(__name__)
+
+USAGE = {
+    "subscribe": "subscribe <feed or site URL>",
+    "unsubscribe": "unsubscribe <feed URL or id>",
+    "list": "list",
+    "search": 'search <words or "a phrase">',
+    "digest": "digest [now]",
+    "schedule": "schedule <HH:MM> [more times] [IANA time zone] [weekdays]  |  schedule off",
+    "follow": "follow <entity or keyword>  |  follow only on|off  |  follow",
+    "unfollow": "unfollow <entity or keyword>",
+    "settings": "settings [stories <1-50>] [sentences <1-3>] [nonews on|off]",
+    "help": "help [command]",
+}
+CHANGES = {"subscribe", "unsubscribe", "schedule", "follow", "unfollow", "settings"}
+MAX_FOLLOWS = 25
+RECENCY_HALF_LIFE_HOURS = 72.0
+
+
+class Service(Protocol):
+    """What the router needs from the running bot (bot.app.App provides it)."""
+
+    store: Store
+    settings: Settings
+    clock: Clock
+    fetcher: Fetcher
+
+    async def poll(self, feed_ids: Iterable[int] | None = None) -> PollReport: ...
+
+    async def digest_for(self, sub: SubscriptionRow, kind: str) -> list[DigestOutcome]: ...
+
+    def schedule_changed(self) -> None: ...
+
+
+def _error(message: str, command: str | None = None) -> Reply:
+    lines = [message]
+    if command in USAGE:
+        lines.append(f"Usage: {USAGE[command]}")
+    return Reply(tuple(lines), ok=False)
+
+
+class Router:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.handlers: dict[str, Callable[[CommandRequest, list[str]], Awaitable[Reply]]] = {
+            "subscribe": self.subscribe,
+            "unsubscribe": self.unsubscribe,
+            "list": self.list_feeds,
+            "search": self.search,
+            "digest": self.digest,
+            "schedule": self.schedule,
+            "follow": self.follow,
+            "unfollow": self.unfollow,
+            "settings": self.settings,
+            "help": self.help,
+        }
+
+    @property
+    def store(self) -> Store:
+        return self.service.store
+
+    async def handle(self, request: CommandRequest) -> Reply:
+        """Run one command; errors become replies, never exceptions."""
+        words = tokens(request.text)
+        if not words:
+            return await self.help(request, [])
+        name, args = words[0].lower(), words[1:]
+        handler = self.handlers.get(name)
+        if handler is None:
+            return _error(f'"{words[0]}" is not a command. Commands: {", ".join(USAGE)}. Try "help".')
+        if name in CHANGES and not request.can_manage and not (name == "follow" and not args):
+            return _error(
+                f"You are not allowed to change this channel's news ({name}); ask someone who manages the channel."
+            )
+        try:
+            return await handler(request, args)
+        except UserInputError as exc:
+            return _error(str(exc), name)
+        except FeedError as exc:
+            return _error(f"That feed did not work: {exc.problem}", name)
+
+    def _sub(self, request: CommandRequest) -> SubscriptionRow:
+        sub = self.store.subscription(request.channel)
+        if sub is None:
+            self.store.ensure_subscription(request.channel, self.service.clock.now())
+            sub = self.store.subscription(request.channel)
+        assert sub is not None
+        return sub
+
+    # --- subscriptions ------------------------------------------------------------------
+
+    async def subscribe(self, request: CommandRequest, args: list[str]) -> Reply:
+        if len(args) != 1:
+            raise UserInputError("Give one feed or site URL." if not args else "Give only one URL at a time.")
+        allow_local = request.channel.platform == "console" and self.service.settings.fetch.allow_local_files
+        try:
+            url = resolve_feed_url(args[0], Path.cwd(), allow_local)
+        except ValueError as exc:
+            raise UserInputError(f"{args[0]!r} cannot be subscribed to: {exc}") from None
+        url, parsed = await self._find_feed(url)
+        sub = self._sub(request)
+        now = self.service.clock.now()
+        feed_id = self.store.add_feed(url, now)
+        if not self.store.subscribe(sub.id, [feed_id], now):
+            return Reply((f"This channel already follows {parsed.title or url}.",))
+        report = await self.service.poll([feed_id])
+        first = self.service.settings.digest.first_items
+        lines = [
+            f"Subscribed to {parsed.title or url} ({url}).",
+            f"The next digest brings its newest {first} items; older ones count as read."
+            if len(parsed.items) > first
+            else f"The next digest brings its {len(parsed.items)} items.",
+        ]
+        if report.failed:
+            lines.append("Its first fetch failed; it will be retried: " + "; ".join(report.errors))
+        return Reply(tuple(lines))
+
+    async def _find_feed(self, url: str) -> tuple[str, ParsedFeed]:
+        """The feed at `url`, or the first feed a web page at `url` announces."""
+        result = await self.service.fetcher.fetch(url)
+        body = result.body or b""
+        try:
+            return result.url, parse_feed(body, url=result.url, now=self.service.clock.now(), headers=result.headers)
+        except FeedError:
+            links = feed_links(body.decode("utf-8", "replace"), result.url) if body else []
+            if not links:
+                raise
+        feed = await self.service.fetcher.fetch(links[0])
+        parsed = parse_feed(feed.body or b"", url=feed.url, now=self.service.clock.now(), headers=feed.headers)
+        return feed.url, parsed
+
+    def _find_linked(self, sub: SubscriptionRow, value: str) -> FeedRow:
+        feeds = self.store.subscribed_feeds(sub.id)
+        for feed in feeds:
+            if value == str(feed.id) or value in (feed.url, feed.url.rstrip("/")) or value.rstrip("/") == feed.url:
+                return feed
+        known = "; ".join(f"{f.id}: {f.url}" for f in feeds) or "none"
+        raise UserInputError(f"This channel does not follow {value!r}. It follows: {known}")
+
+    async def unsubscribe(self, request: CommandRequest, args: list[str]) -> Reply:
+        if len(args) != 1:
+            raise UserInputError("Give the feed's URL or id (see list).")
+        sub = self._sub(request)
+        feed = self._find_linked(sub, args[0])
+        _, unused = self.store.unsubscribe(sub.id, feed.id)
+        if unused:
+            self.store.remove_feed(feed.id)
+        return Reply((f"Unsubscribed from {feed.display_name} ({feed.url}).",))
+
+    async def list_feeds(self, request: CommandRequest, args: list[str]) -> Reply:
+        sub = self._sub(request)
+        feeds = self.store.subscribed_feeds(sub.id)
+        if not feeds:
+            return Reply(("This channel follows no feeds yet.", f"Usage: {USAGE['subscribe']}"))
+        lines = [f"This channel follows {len(feeds)} feed{'s' if len(feeds) != 1 else ''}:"]
+        for f in feeds:
+            if f.paused:
+                state = f"paused after {f.failure_count} failures; last error: {f.last_error}"
+            elif f.last_error:
+                state = f"failing ({f.failure_count}x); last error: {f.last_error}"
+            elif f.last_checked_at is None:
+                state = "not fetched yet"
+            else:
+                state = "ok"
+            lines.append(f"{f.id}. {f.display_name} — {f.url} — {state}")
+        lines.append(_schedule_line(sub))
+        if sub.follows:
+            lines.append(f"Following: {', '.join(sub.follows)}" + (" (only these)" if sub.follow_only else ""))
+        return Reply(tuple(lines))
+
+    # --- lookups and digests --------------------------------------------------------------
+
+    async def search(self, request: CommandRequest, args: list[str]) -> Reply:
+        if not args:
+            raise UserInputError("Give the words to look for.")
+        sub = self._sub(request)
+        feed_ids = self.store.subscribed_feed_ids(sub.id)
+        if not feed_ids:
+            return Reply(("This channel follows no feeds yet, so there is nothing to search.",))
+        results = top_stories(self.store, self.service.settings, args, feed_ids, self.service.clock.now())
+        if not results:
+            return Reply((f"No stories match {' '.join(args)}.",))
+        return Reply((f"Top {len(results)} for {' '.join(args)}:",), results=tuple(results))
+
+    async def digest(self, request: CommandRequest, args: list[str]) -> Reply:
+        if args and [a.lower() for a in args] != ["now"]:
+            raise UserInputError(f"Unexpected {' '.join(args)!r}.")
+        sub = self._sub(request)
+        if not self.store.subscribed_feed_ids(sub.id):
+            return Reply(("This channel follows no feeds yet.", f"Usage: {USAGE['subscribe']}"))
+        await self.service.poll(self.store.subscribed_feed_ids(sub.id))
+        outcomes = await self.service.digest_for(sub, "manual")
+        lines = []
+        for o in outcomes:
+            if o.status in ("posted", "resumed"):
+                lines.append(
+                    f"{'Posted' if o.status == 'posted' else 'Finished an earlier digest with'} "
+                    f"{o.stories} stor{'y' if o.stories == 1 else 'ies'}."
+                )
+            elif o.status == "empty":
+                lines.append(o.message[:1].upper() + o.message[1:] + ".")
+            else:
+                lines.append(f"Could not post the digest: {o.message}")
+        ok = not any(o.status in ("failed", "no-adapter") for o in outcomes)
+        return Reply(tuple(lines), ok=ok)
+
+    # --- settings --------------------------------------------------------------------------
+
+    async def schedule(self, request: CommandRequest, args: list[str]) -> Reply:
+        sub = self._sub(request)
+        if not args:
+            return Reply((_schedule_line(sub),))
+        if [a.lower() for a in args] == ["off"]:
+            self.store.upsert_subscription(sub.channel, self.service.clock.now(), schedule=[])
+            self.service.schedule_changed()
+            return Reply(("Scheduled digests are off; digest now still works.",))
+        times, zone, days = schedule_args(args)
+        if not times:
+            raise UserInputError("Give at least one time of day (HH:MM).")
+        values: dict[str, object] = {"schedule": sorted(set(times))}
+        if zone:
+            values["timezone"] = zone
+        if days:
+            values["weekdays"] = days
+        self.store.upsert_subscription(sub.channel, self.service.clock.now(), **values)
+        self.service.schedule_changed()
+        return Reply((_schedule_line(self._sub(request)),))
+
+    async def follow(self, request: CommandRequest, args: list[str]) -> Reply:
+        sub = self._sub(request)
+        if not args:
+            if not sub.follows:
+                return Reply(("This channel follows no topics. Usage: " + USAGE["follow"],))
+            only = " Only stories about them are shown." if sub.follow_only else ""
+            return Reply((f"Ranked first: {', '.join(sub.follows)}.{only}",))
+        if args[0].lower() == "only" and len(args) == 2 and args[1].lower() in ("on", "off"):
+            on = args[1].lower() == "on"
+            if on and not sub.follows:
+                raise UserInputError("Follow a topic first; then follow only on shows just those stories.")
+            self.store.upsert_subscription(sub.channel, self.service.clock.now(), follow_only=on)
+            return Reply(
+                (
+                    "Digests now show only followed topics."
+                    if on
+                    else "Digests show every story again, followed topics first.",
+                )
+            )
+        topic = " ".join(args).strip()
+        if len(topic) > 100:
+            raise UserInputError("That topic is too long (100 characters at most).")
+        if any(f.casefold() == topic.casefold() for f in sub.follows):
+            return Reply((f"Already following {topic}.",))
+        if len(sub.follows) >= MAX_FOLLOWS:
+            raise UserInputError(f"A channel can follow {MAX_FOLLOWS} topics at most; unfollow one first.")
+        self.store.upsert_subscription(sub.channel, self.service.clock.now(), follows=[*sub.follows, topic])
+        return Reply((f"Following {topic}: matching stories come first in digests.",))
+
+    async def unfollow(self, request: CommandRequest, args: list[str]) -> Reply:
+        if not args:
+            raise UserInputError("Say which topic to stop following.")
+        sub = self._sub(request)
+        topic = " ".join(args).strip()
+        kept = [f for f in sub.follows if f.casefold() != topic.casefold()]
+        if len(kept) == len(sub.follows):
+            raise UserInputError(
+                f"This channel does not follow {topic!r}. It follows: {', '.join(sub.follows) or 'nothing'}"
+            )
+        values: dict[str, object] = {"follows": kept}
+        if not kept:
+            values["follow_only"] = False
+        self.store.upsert_subscription(sub.channel, self.service.clock.now(), **values)
+        return Reply((f"No longer following {topic}.",))
+
+    async def settings(self, request: CommandRequest, args: list[str]) -> Reply:
+        sub = self._sub(request)
+        if not args:
+            d = self.service.settings.digest
+            return Reply(
+                (
+                    f"Stories per digest: {sub.max_stories or d.max_stories}",
+                    f"Summary sentences: {sub.summary_sentences or d.summary_sentences}",
+                    f"No-news line: {'on' if sub.no_news_line else 'off'}",
+                    _schedule_line(sub),
+                )
+            )
+        if len(args) % 2:
+            raise UserInputError("Give settings as name and value pairs.")
+        values: dict[str, object] = {}
+        for name, value in zip(args[::2], args[1::2], strict=True):
+            key = name.lower()
+            if key in ("stories", "sentences"):
+                top = 50 if key == "stories" else 3
+                if not value.isdigit() or not 1 <= int(value) <= top:
+                    raise UserInputError(f"{key} must be a whole number from 1 to {top}, not {value!r}.")
+                values["max_stories" if key == "stories" else "summary_sentences"] = int(value)
+            elif key == "nonews":
+                if value.lower() not in ("on", "off"):
+                    raise UserInputError(f"nonews must be on or off, not {value!r}.")
+                values["no_news_line"] = value.lower() == "on"
+            else:
+                raise UserInputError(f"{name!r} is not a setting (stories, sentences, nonews).")
+        self.store.upsert_subscription(sub.channel, self.service.clock.now(), **values)
+        return await self.settings(request, [])
+
+    async def help(self, request: CommandRequest, args: list[str]) -> Reply:
+        if args:
+            name = args[0].lower()
+            if name not in USAGE:
+                return _error(f'"{args[0]}" is not a command. Commands: {", ".join(USAGE)}.')
+            return Reply((f"Usage: {USAGE[name]}",))
+        return Reply(("Commands:", *(f"  {usage}" for usage in USAGE.values())))
+
+
+def _schedule_line(sub: SubscriptionRow) -> str:
+    if not sub.schedule:
+        return "No scheduled digest (only on demand)."
+    days = "every day" if len(sub.weekdays) in (0, 7) else ", ".join(sub.weekdays)
+    return f"Digest at {', '.join(sub.schedule)} {sub.timezone}, {days}."
+
+
+def top_stories(
+    store: Store, settings: Settings, words: list[str], feed_ids: list[int], now: datetime, limit: int = 5
+) -> list[SearchResult]:
+    """The best matching stories, text relevance discounted by age (half of it every three days)."""
+    hits = store.search_articles(words, feed_ids)
+    best: dict[int, float] = {}
+    for hit in hits:
+        age_hours = max(0.0, (now - hit.when).total_seconds() / 3600) if hit.when else 0.0
+        score = hit.relevance * math.pow(0.5, age_hours / RECENCY_HALF_LIFE_HOURS)
+        best[hit.story_id] = max(best.get(hit.story_id, -math.inf), score)
+    ranked = sorted(best, key=lambda sid: -best[sid])[:limit]
+    by_story = store.story_articles(ranked)
+    results = []
+    for sid in ranked:
+        if not by_story.get(sid):
+            continue
+        view = story_view(sid, by_story[sid], settings.digest, sentences=1)
+        results.append(SearchResult(view.title, view.summary, view.source, view.url, view.published))
+    return results
