@@ -48,7 +48,10 @@ class ConsoleAdapter:
         count = len(digest.stories)
         line = Text()
         line.append(f"━━ {digest.title}", style="bold cyan")
-        line.append(f" · {digest.channel} · {local:%a %d %b %Y} · {count} {'story' if count == 1 else 'stories'}")
+        if count:
+            line.append(f" · {digest.channel} · {local:%a %d %b %Y} · {count} {'story' if count == 1 else 'stories'}")
+        else:
+            line.append(f" · {digest.channel} · {local:%a %d %b %Y} · no new stories since the last digest")
         if digest.top_entities:
             line.append(" · ")
             self._bold(line, ", ".join(digest.top_entities), "")

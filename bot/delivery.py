@@ -110,17 +110,19 @@ async def _post(
     status: str,
 ) -> DigestOutcome:
     channel = str(sub.channel)
-    if not store.claim_digest(row.id, WORKER, clock.now(), clock.now() + LEASE):
+    # one token per attempt: two triggers in one process must exclude each other too
+    owner = f"{WORKER}:{uuid.uuid4().hex[:8]}"
+    if not store.claim_digest(row.id, owner, clock.now(), clock.now() + LEASE):
         return DigestOutcome(channel, "busy", message="another run is posting this digest right now")
     try:
         fresh = store.digest(row.id) or row  # what was posted may have changed before the claim
         count = await deliver(store, adapter, fresh, load_digest(store, fresh, sub, settings), clock)
     except PostError as exc:
         store.digest_failed(row.id, str(exc))
-        store.release_digest(row.id, WORKER)
+        store.release_digest(row.id, owner)
         log.error("digest %s for %s stays pending: %s", row.id, sub.channel, exc)
         return DigestOutcome(channel, "failed", message=f"{exc} (the digest stays pending)")
     except BaseException:
-        store.release_digest(row.id, WORKER)
+        store.release_digest(row.id, owner)
         raise
     return DigestOutcome(channel, status, stories=count)

@@ -11,8 +11,8 @@ import pytest
 from bot.app import App
 from bot.config import Settings
 from bot.errors import PostError
-from bot.models import ChannelRef, Digest, DigestStory, PostedMessage
 from tests.conftest import FixedClock
+from tests.fakes import FlakyAdapter
 
 GOLDEN = Path(__file__).parent / "data" / "seed_digest.txt"
 BOILERPLATE = ("Spread the love", "READ ALSO", "Leave a Reply", "Share this", "appeared first on", "Newsletter")
@@ -53,36 +53,6 @@ async def test_seed_digest_matches_golden_and_second_run_posts_nothing(
     again, outcomes = await run_once(demo_settings, clock)
     assert again == ""
     assert outcomes == ["console:#news: empty 0 nothing new since the last digest"]
-
-
-class FlakyAdapter:
-    """A chat platform that records what it was sent and can fail on one call."""
-
-    name = "console"
-
-    def __init__(self, fail_on: int | None = None, error: Exception | None = None) -> None:
-        self.fail_on = fail_on
-        self.error = error or PostError("channel_not_found")
-        self.calls = 0
-        self.sent: list[str] = []
-
-    def _maybe_fail(self) -> None:
-        self.calls += 1
-        if self.calls == self.fail_on:
-            raise self.error
-
-    async def post_parent(self, channel: ChannelRef, digest: Digest) -> PostedMessage:
-        self._maybe_fail()
-        self.sent.append(f"parent:{len(digest.stories)}")
-        return PostedMessage(ref="p1", thread_ref="p1")
-
-    async def post_story(
-        self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
-    ) -> PostedMessage:
-        self._maybe_fail()
-        assert parent.ref == "p1"
-        self.sent.append(story.title)
-        return PostedMessage(ref=f"s{position}", thread_ref="p1")
 
 
 @pytest.mark.parametrize("error", [PostError("not_in_channel"), RuntimeError("process killed")])

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.config import FetchSettings
 from bot.errors import FeedError, FetchRefusedError
-from bot.ingest.fetch import Fetcher, address_problem
+from bot.ingest.fetch import Fetcher, HTTPStatusError, address_problem
 
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title></channel></rss>"
 
@@ -146,3 +146,49 @@ async def test_schemes_and_local_files(tmp_path: object) -> None:
         await f.fetch("/etc/passwd")
     with pytest.raises(FeedError, match="cannot read the file"):
         await fetcher(allow_local_files=True).fetch("/nonexistent/feed.xml")
+
+
+async def test_429_and_503_carry_retry_after_and_content_length_over_the_cap_stops_early() -> None:
+    async def limited(request: web.Request) -> web.Response:
+        return web.Response(status=429, headers={"Retry-After": "120"})
+
+    async def big(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * (2 * 1024 * 1024))
+
+    app = web.Application()
+    app.router.add_get("/limited", limited)
+    app.router.add_get("/big", big)
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    f = fetcher(max_body_bytes=1024 * 1024)
+    with pytest.raises(HTTPStatusError, match="HTTP 429 Too Many Requests; it asked to wait 120") as info:
+        await f.fetch(str(srv.make_url("/limited")))
+    assert (info.value.status, info.value.retry_after) == (429, "120")
+    with pytest.raises(FeedError, match="announces 2097152 bytes, over the 1 MiB cap"):
+        await f.fetch(str(srv.make_url("/big")))
+    await f.close()
+    await srv.close()
+
+
+async def test_per_host_and_global_caps_bound_requests_in_flight() -> None:
+    in_flight = {"now": 0, "peak": 0}
+
+    async def handler(request: web.Request) -> web.Response:
+        in_flight["now"] += 1
+        in_flight["peak"] = max(in_flight["peak"], in_flight["now"])
+        await asyncio.sleep(0.05)
+        in_flight["now"] -= 1
+        return web.Response(body=FEED)
+
+    app = web.Application()
+    app.router.add_get("/{n}", handler)
+    srv = TestServer(app, host="127.0.0.1")
+    await srv.start_server()
+    for kw, peak in (({"max_per_host": 2, "max_concurrency": 20}, 2), ({"max_per_host": 3, "max_concurrency": 3}, 3)):
+        in_flight["peak"] = 0
+        f = fetcher(**kw)
+        await asyncio.gather(*(f.fetch(str(srv.make_url(f"/{i}"))) for i in range(12)))
+        assert in_flight["peak"] == peak
+        assert f._hosts == {}  # no semaphore is kept for a host with nothing in flight
+        await f.close()
+    await srv.close()

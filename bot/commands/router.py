@@ -95,7 +95,8 @@ class Router:
         handler = self.handlers.get(name)
         if handler is None:
             return _error(f'"{words[0]}" is not a command. Commands: {", ".join(USAGE)}. Try "help".')
-        if name in CHANGES and not request.can_manage and not (name == "follow" and not args):
+        # the bare forms of follow, schedule and settings only show the current state
+        if name in CHANGES and not request.can_manage and not (name in ("follow", "schedule", "settings") and not args):
             return _error(
                 f"You are not allowed to change this channel's news ({name}); ask someone who manages the channel."
             )

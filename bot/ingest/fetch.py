@@ -231,6 +231,11 @@ class Fetcher:
         if resp.status >= 400:
             retry = resp.headers.get("Retry-After") if resp.status in (429, 503) else None
             raise HTTPStatusError(url, resp.status, resp.reason or "", retry)
+        declared = resp.content_length
+        if declared is not None and declared > self.settings.max_body_bytes:
+            raise FeedError(
+                url, f"the server announces {declared} bytes, over the {self._cap_mb()} MiB cap (fetch.max_body_mb)"
+            )
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(64 * 1024):

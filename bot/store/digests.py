@@ -76,9 +76,7 @@ class DigestQueries:
                 .where(
                     digests.c.id == digest_id,
                     digests.c.status == "pending",
-                    sa.or_(
-                        digests.c.claimed_until.is_(None), digests.c.claimed_until < now, digests.c.claimed_by == owner
-                    ),
+                    sa.or_(digests.c.claimed_until.is_(None), digests.c.claimed_until < now),
                 )
                 .values(claimed_by=owner, claimed_until=until)
             ).rowcount

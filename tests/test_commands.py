@@ -1,0 +1,246 @@
+"""Every chat command through `newsbot cmd`, as the console channel, against feeds on a loopback server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+FEEDS = ROOT / "examples" / "feeds"
+
+
+class Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A loopback web server with the sample feeds and a page that announces one of them."""
+    root = tmp_path_factory.mktemp("site")
+    for f in FEEDS.glob("*.xml"):
+        shutil.copy(f, root / f.name)
+    (root / "index.html").write_text(
+        "<html><head><title>Lakeside Courier</title>"
+        '<link rel="alternate" type="application/atom+xml" title="Courier" href="/lakeside-courier.xml">'
+        "</head><body>News</body></html>"
+    )
+    (root / "nofeed.html").write_text("<html><head><title>Nothing</title></head><body>Hi</body></html>")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def config(tmp_path: Path, db_url: str) -> Path:
+    """No feeds configured: the channel starts empty and everything comes from commands."""
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[bot]\ndatabase = "{db_url}"\n[fetch]\nallow_private_networks = true\n[console]\ncolor = "never"\n'
+    )
+    return path
+
+
+def cmd(config: Path, line: str, capsys: pytest.CaptureFixture[str], channel: str | None = None) -> tuple[int, str]:
+    args = ["cmd", line, "--config", str(config)] + (["--channel", channel] if channel else [])
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_help_and_unknown_commands(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cmd(config, "help", capsys)
+    assert code == 0 and "subscribe <feed or site URL>" in out and "schedule off" in out
+    assert cmd(config, "", capsys)[1].startswith("Commands:")
+    assert cmd(config, "help search", capsys)[1].strip() == 'Usage: search <words or "a phrase">'
+    code, out = cmd(config, "help nope", capsys)
+    assert code == 1 and '"nope" is not a command' in out
+    code, out = cmd(config, "frobnicate now", capsys)
+    assert code == 1 and '"frobnicate" is not a command. Commands: subscribe, unsubscribe' in out
+
+
+def test_subscribe_list_digest_search_unsubscribe(site: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cmd(config, f"subscribe {site}/pacific-wire.xml", capsys)
+    assert code == 0, out
+    assert f"Subscribed to Pacific Wire ({site}/pacific-wire.xml)." in out
+    assert "The next digest brings its newest 3 items; older ones count as read." in out
+    # a site URL works through its <link rel="alternate">; Slack's <url|label> form too
+    code, out = cmd(config, f"subscribe <{site}/index.html|Lakeside>", capsys)
+    assert code == 0 and f"({site}/lakeside-courier.xml)" in out, out
+    code, out = cmd(config, f"subscribe {site}/pacific-wire.xml", capsys)
+    assert code == 0 and "already follows Pacific Wire" in out
+
+    code, out = cmd(config, "list", capsys)
+    assert code == 0 and "This channel follows 2 feeds:" in out and "— ok" in out
+    assert "No scheduled digest (only on demand)." in out
+
+    code, out = cmd(config, "digest now", capsys)
+    assert code == 0 and "Posted 6 stories." in out, out  # newest 3 of each feed, no flood
+    assert out.count("  │ ") >= 18 and "Lumora" not in out  # the oldest Pacific Wire item counts as read
+    code, out = cmd(config, "digest", capsys)
+    assert code == 0 and "Nothing new since the last digest" in out
+
+    code, out = cmd(config, 'search "South Korea"', capsys)
+    assert code == 0 and "Top 1 for South Korea:" in out
+    assert "1. NATO and South Korea agree to increase global cooperation" in out and "Pacific Wire" in out
+    code, out = cmd(config, "search storm warning", capsys)
+    assert "Storm warning issued for Port Alder" in out
+    code, out = cmd(config, "search zeppelin", capsys)
+    assert code == 0 and "No stories match zeppelin." in out
+    # query syntax from users is inert text
+    for weird in ('search NEAR(a b) OR "', "search *", "search -NATO", "search col:title AND"):
+        code, out = cmd(config, weird, capsys)
+        assert code == 0, out
+
+    code, out = cmd(config, "unsubscribe 1", capsys)
+    assert code == 0 and "Unsubscribed from Pacific Wire" in out
+    code, out = cmd(config, f"unsubscribe {site}/pacific-wire.xml", capsys)
+    assert code == 1 and "This channel does not follow" in out and "lakeside-courier.xml" in out
+    assert "Usage: unsubscribe <feed URL or id>" in out
+
+
+def test_subscribe_errors(site: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cmd(config, "subscribe", capsys)
+    assert code == 1 and "Give one feed or site URL." in out and "Usage: subscribe" in out
+    code, out = cmd(config, "subscribe a b", capsys)
+    assert code == 1 and "only one URL" in out
+    code, out = cmd(config, "subscribe ftp://x.example/feed", capsys)
+    assert code == 1 and "unsupported scheme" in out
+    code, out = cmd(config, f"subscribe {site}/nofeed.html", capsys)
+    assert code == 1 and "That feed did not work" in out
+    code, out = cmd(config, f"subscribe {site}/missing.xml", capsys)
+    assert code == 1 and "HTTP 404" in out
+    code, out = cmd(config, "list", capsys)
+    assert "follows no feeds yet" in out  # nothing half-added
+
+
+def test_local_paths_only_for_the_console(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cmd(config, f"subscribe {FEEDS / 'pacific-wire.xml'}", capsys)
+    assert code == 0, out
+
+
+def test_schedule(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cmd(config, "schedule 8:30 Europe/Brussels mon-fri", capsys)
+    assert code == 0 and out.strip() == "Digest at 08:30 Europe/Brussels, mon, tue, wed, thu, fri."
+    code, out = cmd(config, "schedule 07:00 18:00 weekends", capsys)
+    assert out.strip() == "Digest at 07:00, 18:00 Europe/Brussels, sat, sun."
+    assert cmd(config, "schedule", capsys)[1].strip() == "Digest at 07:00, 18:00 Europe/Brussels, sat, sun."
+    for bad, message in (
+        ("schedule 25:00", '"25:00" is not a time of day (HH:MM)'),
+        ("schedule 08:00 Mars/Olympus", '"Mars/Olympus" is not an IANA time zone'),
+        ("schedule 08:00 someday", '"someday" is not a time (HH:MM)'),
+        ("schedule Europe/Paris", "Give at least one time of day"),
+    ):
+        code, out = cmd(config, bad, capsys)
+        assert code == 1 and message in out and "Usage: schedule <HH:MM>" in out, (bad, out)
+    code, out = cmd(config, "schedule off", capsys)
+    assert code == 0 and "Scheduled digests are off" in out
+    assert "No scheduled digest" in cmd(config, "schedule", capsys)[1]
+
+
+def test_follow_unfollow_settings(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "follows no topics" in cmd(config, "follow", capsys)[1]
+    code, out = cmd(config, "follow only on", capsys)
+    assert code == 1 and "Follow a topic first" in out
+    assert "Following South Korea" in cmd(config, 'follow "South Korea"', capsys)[1]
+    assert "Already following" in cmd(config, "follow south korea", capsys)[1]
+    assert "only followed topics" in cmd(config, "follow only on", capsys)[1]
+    assert "Ranked first: South Korea. Only stories about them are shown." in cmd(config, "follow", capsys)[1]
+    code, out = cmd(config, "unfollow Mars", capsys)
+    assert code == 1 and "does not follow 'Mars'" in out and "Usage: unfollow" in out
+    assert "No longer following south korea" in cmd(config, "unfollow south korea", capsys)[1]
+    assert code == 1 and "Say which topic" in cmd(config, "unfollow", capsys)[1]
+
+    code, out = cmd(config, "settings", capsys)
+    assert "Stories per digest: 10" in out and "Summary sentences: 3" in out and "No-news line: off" in out
+    code, out = cmd(config, "settings stories 5 sentences 1 nonews on", capsys)
+    assert code == 0 and "Stories per digest: 5" in out and "Summary sentences: 1" in out and "on" in out
+    for bad, message in (
+        ("settings stories 99", "stories must be a whole number from 1 to 50"),
+        ("settings sentences x", "sentences must be a whole number from 1 to 3"),
+        ("settings nonews maybe", "nonews must be on or off"),
+        ("settings colour red", "'colour' is not a setting"),
+        ("settings stories", "name and value pairs"),
+    ):
+        code, out = cmd(config, bad, capsys)
+        assert code == 1 and message in out and "Usage: settings" in out, (bad, out)
+
+
+def test_digest_errors_and_no_news_line(site: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = cmd(config, "digest later", capsys)
+    assert code == 1 and "Unexpected 'later'" in out and "Usage: digest [now]" in out
+    assert "follows no feeds yet" in cmd(config, "digest now", capsys)[1]
+    assert "follows no feeds yet" in cmd(config, "search NATO", capsys)[1]
+    cmd(config, f"subscribe {site}/lakeside-courier.xml", capsys)
+    cmd(config, "digest now", capsys)
+    cmd(config, "settings nonews on", capsys)
+    code, out = cmd(config, "digest now", capsys)
+    assert code == 0 and "· no new stories since the last digest" in out, out
+
+
+def test_followed_topics_lead_and_follow_only_filters(
+    site: str, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cmd(config, f"subscribe {site}/pacific-wire.xml", capsys)
+    cmd(config, f"subscribe {site}/lakeside-courier.xml", capsys)
+    cmd(config, "follow Lakeside District Council", capsys)
+    code, out = cmd(config, "digest now", capsys)
+    assert code == 0, out
+    heads = [line for line in out.splitlines() if line.startswith("  │ ") and ". " in line[:8]]
+    assert len(heads) == 6, out
+    followed = {"parking", "garden"}  # the two stories that name the council
+    assert {w for w in followed if w in heads[0] + heads[1]} == followed, heads
+
+
+def test_follow_only_shows_just_those(site: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cmd(config, f"subscribe {site}/pacific-wire.xml", capsys)
+    cmd(config, f"subscribe {site}/lakeside-courier.xml", capsys)
+    cmd(config, "follow NATO", capsys)
+    cmd(config, "follow only on", capsys)
+    code, out = cmd(config, "digest now", capsys)
+    assert code == 0 and "Posted 1 story." in out and "global cooperation" in out and "Storm" not in out
+
+
+def test_changes_need_permission(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the console operator may; chat users without rights may not (checked in the router)
+    import asyncio
+
+    from bot.app import App
+    from bot.config import load_settings
+    from bot.models import ChannelRef, CommandRequest
+
+    async def run() -> list[tuple[bool, str]]:
+        app = App.open(load_settings(config), adapters={})
+        out = []
+        for line in (
+            "subscribe https://a.example/feed",
+            "unsubscribe 1",
+            "schedule 08:00",
+            "follow NATO",
+            "unfollow NATO",
+            "settings stories 3",
+            "list",
+            "help",
+            "follow",
+            "settings",
+            "schedule",
+        ):
+            reply = await app.handle_command(CommandRequest(ChannelRef("slack", "C1"), "U1", line, can_manage=False))
+            out.append((reply.ok, reply.text))
+        await app.close()
+        return out
+
+    results = asyncio.run(run())
+    for ok, text in results[:6]:
+        assert not ok and "You are not allowed to change this channel's news" in text
+    assert all(ok for ok, _ in results[6:]), results[6:]
