@@ -25,6 +25,7 @@ from bot.models import FeedItem, ParsedFeed
 __all__ = ["parse_feed"]
 
 _TITLE_FALLBACK_CHARS = 80
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FEED_TYPES = ("rss", "atom", "rdf", "xml", "json")
 # "desk@x.example (Jane Doe)" (RSS), "Jane Doe <desk@x.example>", "Jane Doe (desk@x.example)" (feedparser's Atom).
 _AUTHOR_FORMS = (
@@ -137,7 +138,13 @@ def _item(entry: Mapping[str, Any], *, feed_link: str | None, document_url: str,
     guid = str(entry.get("id") or "").strip() or url or _hash_guid(title, stated, text)
     published = min(stated, now.astimezone(UTC)) if stated else None
     author = _author(entry) or None
-    return FeedItem(guid=guid, url=url, title=title, text=text, published=published, author=author)
+    return FeedItem(guid=_printable(guid), url=url, title=_printable(title), text=_printable(text),
+                    published=published, author=_printable(author) if author else None)
+
+
+def _printable(value: str) -> str:
+    # NUL and other control bytes do occur in real feeds; PostgreSQL refuses NUL in text
+    return _CONTROL.sub("", value)
 
 
 def _entry_base(entry: Mapping[str, Any], document_url: str) -> str | None:
