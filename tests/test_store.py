@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -186,3 +186,17 @@ def test_upgrading_a_filled_version_1_database_keeps_everything_and_indexes_it(d
         assert conn.execute(sa.text(hit)).scalars().all() == [1]
         assert conn.execute(sa.text("SELECT title FROM articles")).scalar() == "Ferry fares rise"
     engine.dispose()
+
+
+def test_pruning_drops_old_bodies_but_keeps_dedupe_keys(db_url: str, tmp_path: Path) -> None:
+    settings = settings_from_dict({"bot": {"database": db_url}}, tmp_path / "c.toml")
+    store = Store.open(db_url)
+    a = store.feeds([store.add_feed("https://a.example/feed", NOW)])[0]
+    store_items(store, a, ParsedFeed("A", None, (item("a-1", "https://a.example/x"),)), settings, NOW, StoryIndex([]))
+    later = NOW + timedelta(days=40)
+    assert store.prune_bodies(later - timedelta(days=30), later) == 1
+    assert store.prune_bodies(later - timedelta(days=30), later) == 0  # already pruned
+    assert store.known_article(a.id, "a-1", None) and store.known_article(a.id, "other", "https://a.example/x")
+    [article] = store.story_articles([1])[1]
+    assert article.text == "" and article.title == "Harbor bridge reopens after repairs" and article.summary
+    store.close()
