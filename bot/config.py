@@ -61,14 +61,30 @@ class ConsoleSettings:
 @dataclass(frozen=True)
 class SlackSettings:
     enabled: bool = False
+    mode: str = "socket"  # socket | http
     bot_token_env: str = "SLACK_BOT_TOKEN"
     app_token_env: str = "SLACK_APP_TOKEN"
+    signing_secret_env: str = "SLACK_SIGNING_SECRET"
+    oauth: bool = False  # multi-workspace install (HTTP mode only)
+    client_id_env: str = "SLACK_CLIENT_ID"
+    client_secret_env: str = "SLACK_CLIENT_SECRET"
+    command: str = "/news"
+    api_base_url: str = "https://slack.com/api/"
+    http_host: str = "0.0.0.0"
+    http_port: int = 3000
+    managers: tuple[str, ...] = ("admins",)  # ("everyone",), ("admins",) or user ids
+    post_interval_seconds: float = 1.0
 
 
 @dataclass(frozen=True)
 class DiscordSettings:
     enabled: bool = False
     token_env: str = "DISCORD_TOKEN"
+    api_base_url: str = "https://discord.com/api/v10"
+    command: str = "news"
+    guild_ids: tuple[int, ...] = ()  # sync commands instantly to these guilds; empty: globally
+    managers: str = "manage_channels"  # manage_channels | administrator | everyone
+    style: str = "embeds"  # embeds | markdown
 
 
 @dataclass(frozen=True)
@@ -282,14 +298,8 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
 
     c = top.table("console", {"enabled", "color"})
     console = ConsoleSettings(c.get("enabled", bool, True), c.choice("color", ("auto", "always", "never"), "auto"))
-    s = top.table("slack", {"enabled", "bot_token_env", "app_token_env"})
-    slack = SlackSettings(
-        s.get("enabled", bool, False),
-        s.env_name("bot_token_env", "SLACK_BOT_TOKEN"),
-        s.env_name("app_token_env", "SLACK_APP_TOKEN"),
-    )
-    di = top.table("discord", {"enabled", "token_env"})
-    discord = DiscordSettings(di.get("enabled", bool, False), di.env_name("token_env", "DISCORD_TOKEN"))
+    slack = _slack(top)
+    discord = _discord(top)
 
     feeds = _feeds(top, base_dir, fetch.allow_local_files)
     subs = _subscriptions(top, base_dir, fetch.allow_local_files, tz, {fc.url for fc in feeds})
@@ -341,6 +351,101 @@ def _fetch_settings(f: _Section) -> FetchSettings:
         max_per_host=max_per_host,
         pause_after_failures=f.positive("pause_after_failures", int, FetchSettings.pause_after_failures, 1000),
     )
+
+
+def _slack(top: _Section) -> SlackSettings:
+    d = SlackSettings()
+    s = top.table(
+        "slack",
+        {
+            "enabled",
+            "mode",
+            "bot_token_env",
+            "app_token_env",
+            "signing_secret_env",
+            "oauth",
+            "client_id_env",
+            "client_secret_env",
+            "command",
+            "api_base_url",
+            "http_host",
+            "http_port",
+            "managers",
+            "post_interval_seconds",
+        },
+    )
+    command = s.get("command", str, d.command)
+    if not re.fullmatch(r"/[a-z0-9_-]{1,31}", command):
+        raise ConfigError(s.key("command"), f'{command!r} is not a slash command name like "/news"')
+    managers = s.data.get("managers", list(d.managers))
+    if isinstance(managers, str):
+        managers = [managers]
+    if (
+        not isinstance(managers, list)
+        or not managers
+        or not all(
+            isinstance(m, str) and (m in ("everyone", "admins") or re.fullmatch(r"[UW][A-Z0-9]{2,}", m))
+            for m in managers
+        )
+    ):
+        raise ConfigError(s.key("managers"), 'must be "everyone", "admins" or a list of Slack user ids (U0123ABCD)')
+    mode = s.choice("mode", ("socket", "http"), d.mode)
+    oauth = s.get("oauth", bool, d.oauth)
+    if oauth and mode != "http":
+        raise ConfigError(s.key("oauth"), 'the multi-workspace install needs mode = "http"')
+    return SlackSettings(
+        enabled=s.get("enabled", bool, d.enabled),
+        mode=mode,
+        bot_token_env=s.env_name("bot_token_env", d.bot_token_env),
+        app_token_env=s.env_name("app_token_env", d.app_token_env),
+        signing_secret_env=s.env_name("signing_secret_env", d.signing_secret_env),
+        oauth=oauth,
+        client_id_env=s.env_name("client_id_env", d.client_id_env),
+        client_secret_env=s.env_name("client_secret_env", d.client_secret_env),
+        command=command,
+        api_base_url=_http_url(s, "api_base_url", d.api_base_url, trailing_slash=True),
+        http_host=s.get("http_host", str, d.http_host),
+        http_port=s.positive("http_port", int, d.http_port, 65535),
+        managers=tuple(managers),
+        post_interval_seconds=_non_negative_float(s, "post_interval_seconds", d.post_interval_seconds, 60),
+    )
+
+
+def _discord(top: _Section) -> DiscordSettings:
+    d = DiscordSettings()
+    s = top.table("discord", {"enabled", "token_env", "api_base_url", "command", "guild_ids", "managers", "style"})
+    command = s.get("command", str, d.command)
+    if not re.fullmatch(r"[a-z0-9_-]{1,32}", command):
+        raise ConfigError(s.key("command"), f'{command!r} is not an application command name like "news"')
+    guilds = s.data.get("guild_ids", [])
+    if not isinstance(guilds, list) or not all(
+        isinstance(g, int) and not isinstance(g, bool) and g > 0 for g in guilds
+    ):
+        raise ConfigError(s.key("guild_ids"), "must be a list of guild ids (whole numbers)")
+    return DiscordSettings(
+        enabled=s.get("enabled", bool, d.enabled),
+        token_env=s.env_name("token_env", d.token_env),
+        api_base_url=_http_url(s, "api_base_url", d.api_base_url, trailing_slash=False),
+        command=command,
+        guild_ids=tuple(guilds),
+        managers=s.choice("managers", ("manage_channels", "administrator", "everyone"), d.managers),
+        style=s.choice("style", ("embeds", "markdown"), d.style),
+    )
+
+
+def _http_url(sec: _Section, name: str, default: str, *, trailing_slash: bool) -> str:
+    value: str = sec.get(name, str, default)
+    if not re.match(r"https?://[^/\s]+", value):
+        raise ConfigError(sec.key(name), f"{value!r} is not an http(s) URL")
+    value = value.rstrip("/")
+    return value + "/" if trailing_slash else value
+
+
+def _non_negative_float(sec: _Section, name: str, default: float, maximum: float) -> float:
+    value: float = sec.get(name, float, default)
+    if not 0 <= value <= maximum:
+        raise ConfigError(sec.key(name), f"{value!r} must be from 0 to {maximum:g}")
+    return value
 
 
 def _database_url(value: str, base_dir: Path, key: str) -> str:
