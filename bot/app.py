@@ -16,11 +16,11 @@ from typing import TextIO
 from bot.commands.router import Router
 from bot.config import Settings, SubscriptionConfig
 from bot.delivery import DigestOutcome, run_digest
-from bot.errors import ConfigError, PostError
+from bot.errors import PostError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poll import poll_feeds
 from bot.models import CommandRequest, PollReport, Reply
-from bot.ports import ChatAdapter, Clock, SystemClock
+from bot.ports import ChatAdapter, Clock, CommandSource, SystemClock
 from bot.store.store import Store, SubscriptionRow
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,9 @@ class App:
         return app
 
     async def close(self) -> None:
+        for adapter in self.adapters.values():
+            if isinstance(adapter, CommandSource):
+                await adapter.stop()
         await self.fetcher.close()
         self.store.close()
 
@@ -129,17 +132,18 @@ def _config_digest(sc: SubscriptionConfig) -> str:
 
 
 def build_adapters(settings: Settings, stream: TextIO | None = None) -> dict[str, ChatAdapter]:
-    """The adapters the config enables; a platform that is enabled but not available is a config error."""
+    """The adapters the config enables; a missing secret is a ConfigError naming its key."""
     adapters: dict[str, ChatAdapter] = {}
     if settings.console.enabled:
         from adapters.console import ConsoleAdapter
 
         adapters["console"] = ConsoleAdapter(stream, settings.console.color)
-    for platform, enabled in (("slack", settings.slack.enabled), ("discord", settings.discord.enabled)):
-        if enabled:
-            raise ConfigError(
-                f"{platform}.enabled",
-                f"the {platform} adapter is not part of this version yet; "
-                "set it to false (see README: Slack and Discord)",
-            )
+    if settings.slack.enabled:
+        from adapters.slack import SlackAdapter
+
+        adapters["slack"] = SlackAdapter.from_settings(settings)
+    if settings.discord.enabled:
+        from adapters.discord import DiscordAdapter
+
+        adapters["discord"] = DiscordAdapter.from_settings(settings)
     return adapters

@@ -7,10 +7,13 @@ move it instead of sleeping.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from bot.models import ChannelRef, Digest, DigestStory, PostedMessage
+from bot.models import ChannelRef, CommandRequest, Digest, DigestStory, PostedMessage, Reply
+
+CommandHandler = Callable[[CommandRequest], Awaitable[Reply]]
 
 
 class Clock(Protocol):
@@ -42,3 +45,16 @@ class ChatAdapter(Protocol):
     async def post_story(
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
     ) -> PostedMessage: ...
+
+
+@runtime_checkable
+class CommandSource(Protocol):
+    """An adapter that also takes commands from its platform (slash commands, app commands).
+
+    `start` connects or starts listening and returns; every command it receives is answered
+    through `handle`. `stop` disconnects. Both are called by the long-running `newsbot run`.
+    """
+
+    async def start(self, handle: CommandHandler) -> None: ...
+
+    async def stop(self) -> None: ...

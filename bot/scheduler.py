@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.app import App
 from bot.config import WEEKDAYS, parse_time_of_day
 from bot.delivery import DigestOutcome, run_digest
+from bot.ports import CommandSource
 from bot.store.store import SubscriptionRow
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,9 @@ async def run_forever(app: App) -> None:
         loop.add_signal_handler(sig, stop.set)
     scheduler = Scheduler(app)
     scheduler.start()
+    for adapter in app.adapters.values():
+        if isinstance(adapter, CommandSource):
+            await adapter.start(app.handle_command)
     log.info("newsbot is running (jobs: %s); press Ctrl-C to stop", ", ".join(scheduler.job_ids()))
     try:
         await scheduler.poll_once()
