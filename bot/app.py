@@ -88,8 +88,8 @@ class App:
 
     # --- the Service the command router uses ----------------------------------------------
 
-    async def poll(self, feed_ids: Iterable[int] | None = None) -> PollReport:
-        report = await poll_feeds(self.store, self.fetcher, self.settings, self.clock, feed_ids)
+    async def poll(self, feed_ids: Iterable[int] | None = None, *, due_only: bool = False) -> PollReport:
+        report = await poll_feeds(self.store, self.fetcher, self.settings, self.clock, feed_ids, due_only=due_only)
         await self.send_notices(report)
         return report
 

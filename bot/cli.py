@@ -1,4 +1,4 @@
-"""`newsbot` command line: run, digest --once, poll --once, cmd, feeds add|list|remove.
+"""`newsbot` command line: run, digest --once, poll --once, cmd, inspect, feeds add|list|remove.
 
 Every command takes --config PATH (default ./config.toml, falling back to the
 bundled config.example.toml with a note). Exit codes: 0 done, 1 failed, 2 bad
@@ -18,6 +18,7 @@ from bot.app import App
 from bot.config import Settings, load_settings, resolve_feed_url
 from bot.errors import ConfigError, FeedError, NewsbotError, UserInputError
 from bot.ingest.parse import parse_feed
+from bot.ingest.poll import format_report
 from bot.models import ChannelRef, CommandRequest, Reply
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -50,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-poll", action="store_true", help="do not poll the feeds first")
     p = sub.add_parser("poll", parents=[common], help="fetch the feeds once")
     p.add_argument("--once", action="store_true", required=True, help="poll once and exit")
+    p.add_argument("--all", action="store_true", help="poll every feed, not only those due")
+    ins = sub.add_parser("inspect", parents=[common], help="look at what newsbot makes of a feed or of texts")
+    isub = ins.add_subparsers(dest="inspect_command", required=True, metavar="WHAT")
+    inf = isub.add_parser("feed", parents=[common], help="fetch and parse one feed; one JSON object per article")
+    inf.add_argument("target", metavar="URL_OR_PATH")
     f = sub.add_parser("feeds", parents=[common], help="add, list or remove feeds")
     fsub = f.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
     fa = fsub.add_parser("add", parents=[common], help="add a feed (checked by fetching it once)")
@@ -74,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        if args.command == "inspect":
+            return _inspect(args, settings)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"newsbot: config error: {exc}", file=sys.stderr)
@@ -83,6 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _inspect(args: argparse.Namespace, settings: Settings) -> int:
+    """Inspection needs no database: it only fetches or reads and prints JSON lines."""
+    if args.inspect_command == "feed":
+        from bot.ingest.inspect import inspect_feed
+
+        return asyncio.run(inspect_feed(args.target, settings, sys.stdout, sys.stderr))
+    raise AssertionError(args.inspect_command)
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -111,11 +128,8 @@ async def _run(app: App, args: argparse.Namespace) -> int:
 
 
 async def _poll(app: App, args: argparse.Namespace) -> int:
-    r = await app.poll()
-    print(
-        f"polled {r.feeds} feeds: {r.ok} new content, {r.not_modified} not modified (304), "
-        f"{r.unchanged} unchanged, {r.failed} failed; {r.new_articles} new articles in {r.seconds:.2f}s"
-    )
+    r = await app.poll(due_only=not args.all)
+    print(format_report(r))
     for error in r.errors:
         print(f"  failed: {error}", file=sys.stderr)
     return 1 if r.feeds and r.failed == r.feeds else 0

@@ -96,10 +96,10 @@ class Scheduler:
         app.on_schedule_change = self.rebuild
 
     def start(self) -> None:
-        fetch = self.app.settings.fetch
+        # every minute, but only feeds whose own next check is due are fetched
         self.aps.add_job(
             self.poll_once,
-            IntervalTrigger(minutes=fetch.poll_minutes),
+            IntervalTrigger(minutes=1),
             id="poll",
             replace_existing=True,
             coalesce=True,
@@ -145,7 +145,7 @@ class Scheduler:
         return sorted(job.id for job in self.aps.get_jobs())
 
     async def poll_once(self) -> None:
-        r = await self.app.poll()
+        r = await self.app.poll(due_only=True)
         log.info(
             "polled %d feeds: %d new content, %d 304, %d unchanged, %d failed, %d new articles in %.2fs",
             r.feeds,

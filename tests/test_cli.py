@@ -85,7 +85,22 @@ def test_poll_once_prints_one_summary_line(workdir: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("polled 3 feeds: 3 new content, 0 not modified (304), 0 unchanged, 0 failed; ")
     again = newsbot("poll", "--once", cwd=workdir)
-    assert "3 unchanged" in again.stdout and "; 0 new articles" in again.stdout
+    assert again.stdout.startswith("polled 0 feeds:"), again.stdout  # none is due yet
+    forced = newsbot("poll", "--once", "--all", cwd=workdir)
+    assert "3 unchanged" in forced.stdout and "; 0 new articles" in forced.stdout
+
+
+def test_inspect_feed_writes_json_lines(workdir: Path) -> None:
+    import json
+
+    proc = newsbot("inspect", "feed", str(ROOT / "examples" / "feeds" / "harbor-ledger.xml"), cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(rows) == 4
+    assert set(rows[0]) >= {"id", "url", "canonical_url", "title", "text", "published", "source"}
+    assert all("utm_" not in (r["canonical_url"] or "") for r in rows)
+    bad = newsbot("inspect", "feed", str(workdir / "missing.xml"), cwd=workdir)
+    assert bad.returncode != 0 and bad.stdout == "" and "cannot read the file" in bad.stderr
 
 
 def test_run_polls_then_stops_cleanly_on_sigterm(workdir: Path) -> None:

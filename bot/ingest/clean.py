@@ -1,7 +1,8 @@
 """Turn feed HTML or text into plain paragraphs and drop publisher boilerplate.
 
 Pure functions over the stdlib's `html.parser`, no I/O and no ports: `clean_content` is the
-one call the pipeline makes; `markup_to_line` is for titles, authors and feed names.
+one call the pipeline makes; `markup_to_line` is for titles, authors and feed names;
+`extract_article` turns a whole article page into text (trafilatura when installed).
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ import re
 from html import unescape
 from html.parser import HTMLParser
 
-__all__ = ["clean_content", "html_to_text", "looks_like_html", "markup_to_line", "strip_boilerplate"]
+__all__ = [
+    "clean_content",
+    "extract_article",
+    "html_to_text",
+    "looks_like_html",
+    "markup_to_line",
+    "strip_boilerplate",
+]
 
 # Elements whose start and end both break a paragraph.
 # fmt: off
@@ -328,3 +336,25 @@ def markup_to_line(value: str) -> str:
     if _TAG.search(value):
         value = html_to_text(value)
     return _collapse(value)
+
+
+def extract_article(html: str, url: str | None = None) -> str:
+    """A whole article page (full-text mode) -> plain text paragraphs of its main content.
+
+    trafilatura finds the main content block (on its own evaluation pages it drops far more page
+    chrome than any line rule can); our boilerplate rules then run on its output. Without
+    trafilatura, or when it finds nothing, the page goes through `clean_content`.
+    """
+    if not html or not html.strip():
+        return ""
+    try:
+        import trafilatura  # optional: the `fulltext` extra
+    except ImportError:
+        return clean_content(html)
+    try:
+        text = trafilatura.extract(
+            html, url=url, include_comments=False, include_tables=False, favor_precision=True
+        )
+    except Exception:  # a parser crash on one hostile page must not stop a poll
+        text = None
+    return strip_boilerplate(_plain_to_paragraphs(text)) if text else clean_content(html)

@@ -28,13 +28,13 @@ class ArticleQueries:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(articles.c.id).where(cond).limit(1)).first() is not None
 
-    def cluster_candidates(self, since: datetime) -> list[tuple[int, str, list[int]]]:
-        """(story_id, content_hash, shingle sketch) of every clustered article seen since `since`."""
-        query = sa.select(articles.c.story_id, articles.c.content_hash, articles.c.shingles).where(
-            articles.c.first_seen_at >= since, articles.c.story_id.is_not(None)
-        )
+    def cluster_candidates(self, since: datetime) -> list[tuple[int, str, Any, datetime | None]]:
+        """(story_id, content_hash, clustering features, published_at) of every clustered article seen since `since`."""
+        query = sa.select(
+            articles.c.story_id, articles.c.content_hash, articles.c.shingles, articles.c.published_at
+        ).where(articles.c.first_seen_at >= since, articles.c.story_id.is_not(None))
         with self.engine.connect() as conn:
-            return [(r.story_id, r.content_hash, r.shingles) for r in conn.execute(query)]
+            return [(r.story_id, r.content_hash, r.shingles, r.published_at) for r in conn.execute(query)]
 
     def add_article(self, values: dict[str, Any], story_id: int | None, now: datetime) -> tuple[int, int]:
         """Insert an article and put it in `story_id`, or in a new story; returns (article id, story id)."""
