@@ -150,41 +150,39 @@ def test_a_digest_slot_is_taken_once(db_url: str) -> None:
 def test_upgrading_a_filled_version_1_database_keeps_everything_and_indexes_it(db_url: str) -> None:
     engine = create_engine(db_url)
     assert migrate.upgrade(engine, "0001") == (None, "0001")
+    now = {"now": NOW.replace(tzinfo=None)}
+    rows = [
+        "INSERT INTO feeds (id, url, added_at, failure_count, paused, from_config) "
+        "VALUES (1, 'https://a.example/f', :now, 0, false, false)",
+        "INSERT INTO stories (id, title, first_seen_at, updated_at, sources) VALUES (1, 'Ferry fares rise', :now, :now, 1)",
+        "INSERT INTO articles (id, feed_id, guid, title, text, first_seen_at, content_hash, summary, entities, "
+        "shingles, story_id) VALUES (1, 1, 'g1', 'Ferry fares rise', 'Bluewater raises ferry fares.', :now, 'h', "
+        '\'["Bluewater raises ferry fares."]\', \'[{"text": "Bluewater", "label": "ORG"}]\', \'[]\', 1)',
+        "INSERT INTO subscriptions (id, platform, channel, schedule, timezone, weekdays, created_at, from_config) "
+        "VALUES (1, 'console', '#n', '[]', 'UTC', '[]', :now, false)",
+        "INSERT INTO subscription_feeds (subscription_id, feed_id, added_at) VALUES (1, 1, :now)",
+        "INSERT INTO digests (id, subscription_id, scheduled_for, created_at, status, title) "
+        "VALUES (1, 1, :now, :now, 'posted', 'News')",
+        "INSERT INTO digest_items (digest_id, position, story_id) VALUES (1, 1, 1)",
+        "INSERT INTO posted_messages (digest_id, position, ref, posted_at) VALUES (1, 0, 'p', :now)",
+    ]
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO feeds (id, url, added_at, failure_count, paused, from_config) "
-                "VALUES (1, 'https://a.example/f', :now, 0, false, false)"
-            ),
-            {"now": NOW.replace(tzinfo=None)},
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO stories (id, title, first_seen_at, updated_at, sources) "
-                "VALUES (1, 'Ferry fares rise', :now, :now, 1)"
-            ),
-            {"now": NOW.replace(tzinfo=None)},
-        )
-        conn.execute(
-            sa.text(
-                "INSERT INTO articles (id, feed_id, guid, title, text, first_seen_at, content_hash, summary, entities, "
-                "shingles, story_id) VALUES (1, 1, 'g1', 'Ferry fares rise', 'Bluewater raises ferry fares.', :now, "
-                "'h', '[\"Bluewater raises ferry fares.\"]', '[{\"text\": \"Bluewater\"}]', '[]', 1)"
-            ),
-            {"now": NOW.replace(tzinfo=None)},
-        )
+        for sql in rows:
+            conn.execute(sa.text(sql), now)
     assert migrate.upgrade(engine) == ("0001", migrate.head_revision())
-    store = Store(engine)
-    assert [f.url for f in store.feeds()] == ["https://a.example/f"]
-    assert store.subscriptions() == []
     with engine.connect() as conn:
+        for table in TABLES:
+            assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 1, table
         assert conn.execute(sa.text("SELECT count(*) FROM articles_fts")).scalar() == 1
         if conn.dialect.name == "sqlite":
-            hit = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH 'bluewater'"
+            hit = "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"
         else:
-            hit = "SELECT article_id FROM articles_fts WHERE document @@ plainto_tsquery('simple', 'bluewater')"
-        assert conn.execute(sa.text(hit)).scalars().all() == [1]
-        assert conn.execute(sa.text("SELECT title FROM articles")).scalar() == "Ferry fares rise"
+            hit = "SELECT article_id FROM articles_fts WHERE document @@ plainto_tsquery('simple', :q)"
+        assert conn.execute(sa.text(hit), {"q": "bluewater"}).scalars().all() == [1]
+        assert conn.execute(sa.text(hit), {"q": "label"}).scalars().all() == []  # names only, not the JSON keys
+    store = Store(engine)
+    [sub] = store.subscriptions()
+    assert sub.follows == () and sub.follow_only is False and store.unsettled_feeds(sub.id) == []
     engine.dispose()
 
 

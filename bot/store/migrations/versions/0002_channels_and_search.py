@@ -23,21 +23,20 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("subscriptions") as batch:
-        batch.add_column(sa.Column("follows", sa.JSON, nullable=False, server_default="[]"))
-        batch.add_column(sa.Column("follow_only", sa.Boolean, nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("summary_sentences", sa.Integer))
-        batch.add_column(sa.Column("no_news_line", sa.Boolean, nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("config_digest", sa.Text))
-    with op.batch_alter_table("subscription_feeds") as batch:
-        # existing links were made before the no-flood rule: their backlog counts as settled
-        batch.add_column(sa.Column("backlog_settled", sa.Boolean, nullable=False, server_default=sa.true()))
-    with op.batch_alter_table("digests") as batch:
-        batch.add_column(sa.Column("kind", sa.Text, nullable=False, server_default="scheduled"))
-        batch.add_column(sa.Column("claimed_by", sa.Text))
-        batch.add_column(sa.Column("claimed_until", UTCDateTime))
-    with op.batch_alter_table("articles") as batch:
-        batch.add_column(sa.Column("pruned_at", UTCDateTime))
+    # plain ADD COLUMN with constant defaults: batch mode would copy and drop the tables on
+    # SQLite, and the drop cascades through every table that references them
+    add = op.add_column
+    add("subscriptions", sa.Column("follows", sa.JSON, nullable=False, server_default="[]"))
+    add("subscriptions", sa.Column("follow_only", sa.Boolean, nullable=False, server_default=sa.false()))
+    add("subscriptions", sa.Column("summary_sentences", sa.Integer))
+    add("subscriptions", sa.Column("no_news_line", sa.Boolean, nullable=False, server_default=sa.false()))
+    add("subscriptions", sa.Column("config_digest", sa.Text))
+    # existing links were made before the no-flood rule: their backlog counts as settled
+    add("subscription_feeds", sa.Column("backlog_settled", sa.Boolean, nullable=False, server_default=sa.true()))
+    add("digests", sa.Column("kind", sa.Text, nullable=False, server_default="scheduled"))
+    add("digests", sa.Column("claimed_by", sa.Text))
+    add("digests", sa.Column("claimed_until", UTCDateTime))
+    add("articles", sa.Column("pruned_at", UTCDateTime))
 
     if op.get_bind().dialect.name == "sqlite":
         # the rowid is the article id; porter stemming so "sanctions" finds "sanction"
@@ -47,7 +46,9 @@ def upgrade() -> None:
         )
         op.execute(
             "INSERT INTO articles_fts (rowid, title, summary, entities) "
-            "SELECT id, title, summary, entities FROM articles"
+            "SELECT id, title, (SELECT group_concat(value, ' ') FROM json_each(articles.summary)), "
+            "(SELECT group_concat(json_extract(value, '$.text'), ' ') FROM json_each(articles.entities)) "
+            "FROM articles"
         )
     else:
         op.create_table(
