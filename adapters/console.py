@@ -19,6 +19,8 @@ from bot.models import ChannelRef, Digest, DigestStory, PostedMessage, Span
 
 INDENT = "  │ "
 _SPACE = re.compile(r"\s+")
+# escape sequences in a feed's title or text could retitle, clear or script the terminal
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class ConsoleAdapter:
@@ -47,7 +49,7 @@ class ConsoleAdapter:
         local = digest.scheduled_for.astimezone(ZoneInfo(digest.timezone))
         count = len(digest.stories)
         line = Text()
-        line.append(f"━━ {digest.title}", style="bold cyan")
+        line.append(f"━━ {_one_line(digest.title)}", style="bold cyan")
         if count:
             line.append(f" · {digest.channel} · {local:%a %d %b %Y} · {count} {'story' if count == 1 else 'stories'}")
         else:
@@ -82,6 +84,7 @@ class ConsoleAdapter:
         out.append(_one_line(value[cursor:]), style=style)
 
     def _bold(self, text: Text, value: str, style: str) -> None:
+        value = _one_line(value)
         if self.styled:
             text.append(value, style=style or "bold")
         else:
@@ -108,4 +111,4 @@ class ConsoleAdapter:
 
 def _one_line(value: str) -> str:
     # feed text must not break the thread layout with its own line breaks
-    return _SPACE.sub(" ", value)
+    return _SPACE.sub(" ", _CONTROL.sub("", value))

@@ -3,7 +3,7 @@
 
 Feeds are built from ../shared/data/feeds/realworld (files under 30 KB that hold entries) and
 served by an aiohttp server in a child process on 127.0.0.1, so its CPU is not counted. Run:
-    python benchmarks/ingest.py [--feeds 1000] [--budget 60]
+    python benchmarks/ingest.py [--feeds 1000] [--budget 60] [--parse-only]
 """
 
 from __future__ import annotations
@@ -215,11 +215,15 @@ def main() -> int:
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--budget", type=float, default=60.0, help="seconds the baseline loop may run at most")
     parser.add_argument("--reps", type=int, default=3, help="parse timings per file (median kept)")
+    parser.add_argument("--parse-only", action="store_true", help="run the parse-throughput section only")
     args = parser.parse_args()
     if not REALWORLD.is_dir():
         print(f"benchmark needs {REALWORLD} (../shared beside the repository)", file=sys.stderr)
         return 1
     warnings.simplefilter("ignore", DeprecationWarning)  # feedparser's updated_parsed notice, per entry
+    if args.parse_only:
+        parse_throughput(args.reps)
+        return 0
     first, second = build_feeds(args.feeds)
     print(
         f"{args.feeds} feeds from {len(corpus_files())} real-world files < 30 KB; "

@@ -66,18 +66,48 @@ def fill(store: Store, base: list[tuple[str, str]], n: int) -> None:
                 when = NOW - timedelta(minutes=rng.randrange(90 * 24 * 60))
                 summary = split_sentences(text)[:2] or [title]
                 batch.append((i + 1, title, text, summary, when))
-            conn.execute(stories.insert(), [{"id": i, "title": t, "first_seen_at": w, "updated_at": w,
-                                             "representative_id": i, "sources": 1} for i, t, _, _, w in batch])
-            conn.execute(articles.insert(), [
-                {"id": i, "feed_id": fid, "guid": f"g{i}", "url": f"https://feeds.example/{i}", "canonical_url":
-                 f"https://feeds.example/{i}", "title": t, "text": x, "published_at": w, "first_seen_at": w,
-                 "content_hash": f"h{i}", "summary": s, "entities": [], "shingles": [], "story_id": i}
-                for i, t, x, s, w in batch])
+            conn.execute(
+                stories.insert(),
+                [
+                    {"id": i, "title": t, "first_seen_at": w, "updated_at": w, "representative_id": i, "sources": 1}
+                    for i, t, _, _, w in batch
+                ],
+            )
+            conn.execute(
+                articles.insert(),
+                [
+                    {
+                        "id": i,
+                        "feed_id": fid,
+                        "guid": f"g{i}",
+                        "url": f"https://feeds.example/{i}",
+                        "canonical_url": f"https://feeds.example/{i}",
+                        "title": t,
+                        "text": x,
+                        "published_at": w,
+                        "first_seen_at": w,
+                        "content_hash": f"h{i}",
+                        "summary": s,
+                        "entities": [],
+                        "shingles": [],
+                        "story_id": i,
+                    }
+                    for i, t, x, s, w in batch
+                ],
+            )
             for i, t, _, s, _ in batch:
                 index_article(conn, i, t, s, [])
     if store.engine.dialect.name == "postgresql":
         with store.engine.begin() as conn:
             conn.execute(sa.text("ANALYZE"))
+
+
+def search_like(store: Store, words: list[str], limit: int = 5) -> list[int]:
+    """The plain LIKE scan a simple bot would use: the baseline."""
+    cond = sa.and_(*[sa.or_(articles.c.title.ilike(f"%{w}%"), articles.c.text.ilike(f"%{w}%")) for w in words])
+    with store.engine.connect() as conn:
+        query = sa.select(articles.c.id).where(cond).order_by(articles.c.first_seen_at.desc()).limit(limit)
+        return list(conn.scalars(query))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -92,14 +122,20 @@ def measure(label: str, store: Store, queries: list[list[str]], settings: object
         top_stories(store, settings, words, feed_ids, NOW)  # type: ignore[arg-type]
         fts.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        store.search_like(words)
+        search_like(store, words)
         like.append((time.perf_counter() - t) * 1000)
-    print(f"{label}: newsbot search (full-text index + recency re-rank, top 5): "
-          f"p50 {percentile(fts, .5):.1f} ms, p99 {percentile(fts, .99):.1f} ms, mean {statistics.mean(fts):.1f} ms")
-    print(f"{label}: baseline LIKE '%word%' on title and text, newest 5:           "
-          f"p50 {percentile(like, .5):.1f} ms, p99 {percentile(like, .99):.1f} ms, mean {statistics.mean(like):.1f} ms")
-    print(f"{label}: speed-up at p50 {percentile(like, .5) / percentile(fts, .5):.0f}x, "
-          f"at p99 {percentile(like, .99) / percentile(fts, .99):.0f}x")
+    print(
+        f"{label}: newsbot search (full-text index + recency re-rank, top 5): "
+        f"p50 {percentile(fts, 0.5):.1f} ms, p99 {percentile(fts, 0.99):.1f} ms, mean {statistics.mean(fts):.1f} ms"
+    )
+    print(
+        f"{label}: baseline LIKE '%word%' on title and text, newest 5:           "
+        f"p50 {percentile(like, 0.5):.1f} ms, p99 {percentile(like, 0.99):.1f} ms, mean {statistics.mean(like):.1f} ms"
+    )
+    print(
+        f"{label}: speed-up at p50 {percentile(like, 0.5) / percentile(fts, 0.5):.0f}x, "
+        f"at p99 {percentile(like, 0.99) / percentile(fts, 0.99):.0f}x"
+    )
 
 
 def main() -> None:

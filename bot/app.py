@@ -70,21 +70,20 @@ class App:
         for sc in self.settings.subscriptions:
             digest = _config_digest(sc)
             existing = self.store.subscription(sc.channel)
-            if existing is None or existing.config_digest != digest:
-                self.store.upsert_subscription(
-                    sc.channel,
-                    now,
-                    schedule=sc.schedule,
-                    timezone=sc.timezone,
-                    weekdays=sc.weekdays,
-                    max_stories=sc.max_stories,
-                    from_config=True,
-                    config_digest=digest,
-                )
-            sub = self.store.subscription(sc.channel)
-            assert sub is not None
+            if existing is not None and existing.config_digest == digest:
+                continue  # unchanged in the file: what chat commands changed since stays
+            sub_id = self.store.upsert_subscription(
+                sc.channel,
+                now,
+                schedule=sc.schedule,
+                timezone=sc.timezone,
+                weekdays=sc.weekdays,
+                max_stories=sc.max_stories,
+                from_config=True,
+                config_digest=digest,
+            )
             feed_ids = [ids[url] if url in ids else self.store.add_feed(url, now) for url in sc.feeds]
-            self.store.subscribe(sub.id, feed_ids, now)
+            self.store.subscribe(sub_id, feed_ids, now)
 
     # --- the Service the command router uses ----------------------------------------------
 

@@ -15,26 +15,25 @@ from bot.models import Digest, DigestStory, KeyEntity
 from bot.nlp.highlight import highlight
 from bot.store.store import DigestRow, Store, StoredArticle, SubscriptionRow
 
+STORY_MAX_AGE = timedelta(days=7)
 
-def settle_backlog(store: Store, sub: SubscriptionRow, settings: DigestSettings, slot: datetime) -> int:
+
+def settle_backlog(store: Store, sub: SubscriptionRow, settings: DigestSettings, slot: datetime, now: datetime) -> int:
     """For feeds newly followed by the channel, count all but the newest few items as seen.
 
-    Returns how many stories were set aside. A feed not fetched yet stays unsettled until
-    its first items are in, so they are judged by the same rule.
+    Returns how many stories were set aside. A feed that has not been fetched successfully yet
+    stays unsettled, so its first items are judged by the same rule when they arrive.
     """
+    settled: list[int] = []
     skipped: list[int] = []
-    for feed_id in store.unsettled_feeds(sub.id):
-        feed = store.feeds([feed_id])
-        stories = sorted(store.undigested_stories(sub.id, feed_id), key=lambda c: (-c[2].timestamp(), -c[0]))
-        if not feed or (not stories and feed[0].last_status is None):
-            continue  # never fetched successfully: settle when its first items are in
+    for feed in store.feeds(store.unsettled_feeds(sub.id)):
+        stories = sorted(store.undigested_stories(sub.id, feed.id), key=lambda c: (-c[2].timestamp(), -c[0]))
+        if not stories and feed.last_status not in (200, 304):
+            continue
+        settled.append(feed.id)
         skipped += [c[0] for c in stories[settings.first_items :] if c[0] not in skipped]
-        store.settle_backlog(sub.id, feed_id)
-    if skipped:
-        # a slot of its own just before the real one, so the two never collide
-        store.create_digest(
-            sub.id, slot - timedelta(microseconds=1), "backlog", skipped, slot, kind="backlog", status="skipped"
-        )
+    if settled:
+        store.settle_backlog(sub.id, settled, skipped, slot, now)
     return len(skipped)
 
 
@@ -57,8 +56,11 @@ def plan_digest(
     kind: str = "scheduled",
 ) -> int | None:
     """Record the digest for this slot with its ranked stories; None if the slot is taken."""
-    settle_backlog(store, sub, settings, scheduled_for)
-    candidates = store.undigested_stories(sub.id)
+    settle_backlog(store, sub, settings, scheduled_for, now)
+    # stories nobody touched for a week are not news any more, whatever was filtered before
+    candidates = store.undigested_stories(
+        sub.id, since=now - max(STORY_MAX_AGE, timedelta(hours=settings.cluster_hours))
+    )
     followed: set[int] = set()
     if sub.follows:
         by_story = store.story_articles([c[0] for c in candidates])

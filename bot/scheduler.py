@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
 from bot.config import WEEKDAYS, parse_time_of_day
-from bot.delivery import DigestOutcome, run_digest
+from bot.delivery import DigestOutcome, post_pending, run_digest
 from bot.ports import CommandSource
 from bot.store.store import SubscriptionRow
 
@@ -80,11 +80,25 @@ async def catch_up(app: App) -> int:
     grace = timedelta(minutes=app.settings.digest.grace_minutes)
     posted = 0
     for sub in app.store.subscriptions():
-        slot = missed_slot(sub, app.store.subscription_created_at(sub.id), now, grace)
+        slot = missed_slot(sub, sub.created_at, now, grace)
         if slot is not None and not app.store.has_digest(sub.id, slot):
-            await post_slot(app, sub, slot)
-            posted += 1
+            outcomes = await post_slot(app, sub, slot)
+            posted += any(o.status in ("posted", "resumed") for o in outcomes)
     return posted
+
+
+async def finish_pending(app: App) -> int:
+    """Post digests left pending by a crash or a platform error, once their retry time has come."""
+    finished = 0
+    for sub_id in app.store.claimable_subscriptions(app.clock.now()):
+        sub = app.store.subscription_by_id(sub_id)
+        adapter = app.adapters.get(sub.channel.platform) if sub else None
+        if sub is None or adapter is None:
+            continue
+        for o in await post_pending(app.store, adapter, sub, app.settings.digest, app.clock):
+            log.info("pending digest for %s: %s %s %s", o.channel, o.status, o.stories, o.message)
+            finished += o.status == "resumed"
+    return finished
 
 
 class Scheduler:
@@ -93,6 +107,7 @@ class Scheduler:
     def __init__(self, app: App) -> None:
         self.app = app
         self.aps = AsyncIOScheduler(timezone="UTC")
+        self._schedules: object = None  # what the digest jobs were last built from
         app.on_schedule_change = self.rebuild
 
     def start(self) -> None:
@@ -121,9 +136,12 @@ class Scheduler:
 
     def rebuild(self) -> None:
         """One job per (channel, time of day), with ids that stay the same across restarts."""
-        grace = int(timedelta(minutes=self.app.settings.digest.grace_minutes).total_seconds())
+        # APScheduler wants a positive grace or None; 0 minutes means "only on time"
+        grace = int(timedelta(minutes=self.app.settings.digest.grace_minutes).total_seconds()) or 1
         wanted = set()
-        for sub in self.app.store.subscriptions():
+        subs = self.app.store.subscriptions()
+        self._schedules = _schedules(subs)
+        for sub in subs:
             for time_of_day in sub.schedule:
                 job_id = f"digest:{sub.id}:{time_of_day}"
                 wanted.add(job_id)
@@ -145,6 +163,10 @@ class Scheduler:
         return sorted(job.id for job in self.aps.get_jobs())
 
     async def poll_once(self) -> None:
+        """The minute job: due feeds, pending digests, and schedules changed by another process."""
+        if _schedules(self.app.store.subscriptions()) != self._schedules:
+            self.rebuild()
+        await finish_pending(self.app)
         r = await self.app.poll(due_only=True)
         log.info(
             "polled %d feeds: %d new content, %d 304, %d unchanged, %d failed, %d new articles in %.2fs",
@@ -165,10 +187,14 @@ class Scheduler:
             log.info("pruned the bodies of %d old articles (their dedupe keys stay)", pruned)
 
     async def _digest(self, subscription_id: int, time_of_day: str) -> None:
-        sub = next((s for s in self.app.store.subscriptions() if s.id == subscription_id), None)
+        sub = self.app.store.subscription_by_id(subscription_id)
         if sub is None or time_of_day not in sub.schedule:
             return  # changed since the job was made; rebuild() removes it
         await post_slot(self.app, sub, slot_for(time_of_day, sub.timezone, self.app.clock.now()))
+
+
+def _schedules(subs: list[SubscriptionRow]) -> list[tuple[int, tuple[str, ...], str, tuple[str, ...]]]:
+    return [(s.id, s.schedule, s.timezone, s.weekdays) for s in subs]
 
 
 async def run_forever(app: App) -> None:

@@ -244,3 +244,13 @@ def test_changes_need_permission(config: Path, capsys: pytest.CaptureFixture[str
     for ok, text in results[:6]:
         assert not ok and "You are not allowed to change this channel's news" in text
     assert all(ok for ok, _ in results[6:]), results[6:]
+
+
+def test_odd_input_gets_a_reply_not_a_crash(site: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cmd(config, f"subscribe {site}/pacific-wire.xml", capsys)
+    code, out = cmd(config, "search NA\x00TO", capsys)
+    assert code == 0 and ("Top" in out or "No stories match" in out), out
+    code, out = cmd(config, "settings stories ²", capsys)
+    assert code == 1 and "stories must be a whole number" in out
+    code, out = cmd(config, "schedule 08:00 mon-funday", capsys)
+    assert code == 1 and '"mon-funday" is not a time' in out

@@ -321,12 +321,14 @@ def test_realworld_feeds_smoke() -> None:
 
 def test_control_characters_never_reach_storage() -> None:
     # a real-world feed in ../shared carries NUL bytes in an entry; PostgreSQL refuses them in text
-    data = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><item><guid>g\x01</guid>"
-            b"<title>Nul&#0; title\x08</title><description>Body\x0b text&#x1b;</description></item></channel></rss>")
+    data = (
+        b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><item><guid>g\x01</guid>"
+        b"<title>Nul&#0; title\x08</title><description>Body\x0b text&#x1b;</description></item></channel></rss>"
+    )
     from datetime import UTC, datetime
 
     from bot.ingest.parse import parse_feed as parse
 
     [item] = parse(data, url="https://x.example/feed", now=datetime(2026, 1, 1, tzinfo=UTC)).items
     for value in (item.guid, item.title, item.text):
-        assert not any(ord(c) < 32 and c not in "\n\t" or ord(c) == 0x7F for c in value), repr(value)
+        assert not any((ord(c) < 32 and c not in "\n\t") or ord(c) == 0x7F for c in value), repr(value)

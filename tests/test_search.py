@@ -36,8 +36,16 @@ async def test_words_phrases_and_entities(demo_settings: Settings, clock: FixedC
 async def test_user_text_cannot_break_the_query(demo_settings: Settings, clock: FixedClock) -> None:
     app = await loaded(demo_settings, clock)
     feeds = [f.id for f in app.store.feeds()]
-    for words in (['NEAR(a b)'], ['"'], ["*"], ["-NATO"], ["title:NATO"], ["AND"], ["'; DROP TABLE articles; --"],
-                  ["ü", "日本"]):
+    for words in (
+        ["NEAR(a b)"],
+        ['"'],
+        ["*"],
+        ["-NATO"],
+        ["title:NATO"],
+        ["AND"],
+        ["'; DROP TABLE articles; --"],
+        ["ü", "日本"],
+    ):
         top_stories(app.store, demo_settings, words, feeds, clock.now())  # must not raise
     assert app.store.feeds()  # and nothing was dropped
     await app.close()
@@ -62,4 +70,15 @@ async def test_recency_breaks_near_ties(demo_settings: Settings, clock: FixedClo
     assert ranked[0].title == newest_first[0].title
     much_later = clock.now() + timedelta(days=30)
     assert [r.title for r in top_stories(app.store, demo_settings, ["Port Alder"], feeds, much_later)]
+    await app.close()
+
+
+async def test_query_operators_are_words_on_both_backends(demo_settings: Settings, clock: FixedClock) -> None:
+    app = await loaded(demo_settings, clock)
+    feeds = [f.id for f in app.store.feeds()]
+    nato = "NATO and South Korea agree to increase global cooperation"
+    assert [r.title for r in top_stories(app.store, demo_settings, ["-NATO"], feeds, clock.now())] == [nato]
+    assert top_stories(app.store, demo_settings, ["or"], feeds, clock.now()) == []
+    # "the" is in every story: it must not turn a miss into five unrelated hits
+    assert top_stories(app.store, demo_settings, ["the", "zeppelin"], feeds, clock.now()) == []
     await app.close()

@@ -154,7 +154,8 @@ def test_upgrading_a_filled_version_1_database_keeps_everything_and_indexes_it(d
     rows = [
         "INSERT INTO feeds (id, url, added_at, failure_count, paused, from_config) "
         "VALUES (1, 'https://a.example/f', :now, 0, false, false)",
-        "INSERT INTO stories (id, title, first_seen_at, updated_at, sources) VALUES (1, 'Ferry fares rise', :now, :now, 1)",
+        "INSERT INTO stories (id, title, first_seen_at, updated_at, sources) "
+        "VALUES (1, 'Ferry fares rise', :now, :now, 1)",
         "INSERT INTO articles (id, feed_id, guid, title, text, first_seen_at, content_hash, summary, entities, "
         "shingles, story_id) VALUES (1, 1, 'g1', 'Ferry fares rise', 'Bluewater raises ferry fares.', :now, 'h', "
         '\'["Bluewater raises ferry fares."]\', \'[{"text": "Bluewater", "label": "ORG"}]\', \'[]\', 1)',

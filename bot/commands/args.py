@@ -16,13 +16,14 @@ _DAY_ALIASES = {
     "weekends": WEEKDAYS[5:],
     "weekend": WEEKDAYS[5:],
 }
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _QUOTES = str.maketrans("“”‘’", "\"\"''")
 _LONG_DAYS = {d: d[:3] for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
 
 
 def tokens(text: str) -> list[str]:
     """Words, with "quoted phrases" kept whole and Slack's <https://x|x> turned back into the URL."""
-    text = _SLACK_LINK.sub(lambda m: m.group(1), text)
+    text = _CONTROL.sub(" ", _SLACK_LINK.sub(lambda m: m.group(1), text))
     # chat clients turn straight quotes into curly ones
     text = text.translate(_QUOTES)
     try:

@@ -17,7 +17,7 @@ from bot.commands.args import schedule_args, tokens
 from bot.config import Settings, resolve_feed_url
 from bot.delivery import DigestOutcome
 from bot.digest import story_view
-from bot.errors import FeedError, UserInputError
+from bot.errors import FeedError, NewsbotError, UserInputError
 from bot.ingest.discover import feed_links
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
@@ -52,7 +52,7 @@ class Service(Protocol):
     clock: Clock
     fetcher: Fetcher
 
-    async def poll(self, feed_ids: Iterable[int] | None = None) -> PollReport: ...
+    async def poll(self, feed_ids: Iterable[int] | None = None, *, due_only: bool = False) -> PollReport: ...
 
     async def digest_for(self, sub: SubscriptionRow, kind: str) -> list[DigestOutcome]: ...
 
@@ -106,14 +106,32 @@ class Router:
             return _error(str(exc), name)
         except FeedError as exc:
             return _error(f"That feed did not work: {exc.problem}", name)
+        except NewsbotError as exc:
+            return _error(str(exc), name)
+        except Exception:  # a bug must not take the bot down, nor show its insides to the channel
+            log.exception("command %r from %s failed", name, request.channel)
+            return _error(f"Something went wrong running {name}; it has been logged.")
 
     def _sub(self, request: CommandRequest) -> SubscriptionRow:
+        """The channel's subscription, made on first use by a command that changes something."""
         sub = self.store.subscription(request.channel)
         if sub is None:
             self.store.ensure_subscription(request.channel, self.service.clock.now())
             sub = self.store.subscription(request.channel)
         assert sub is not None
         return sub
+
+    def _existing(self, request: CommandRequest) -> SubscriptionRow:
+        """The channel's subscription as it is, or an empty one that is not stored (for looking only)."""
+        return self.store.subscription(request.channel) or SubscriptionRow(
+            id=0,
+            channel=request.channel,
+            schedule=(),
+            timezone=self.service.settings.timezone,
+            weekdays=(),
+            max_stories=None,
+            from_config=False,
+        )
 
     # --- subscriptions ------------------------------------------------------------------
 
@@ -168,7 +186,7 @@ class Router:
     async def unsubscribe(self, request: CommandRequest, args: list[str]) -> Reply:
         if len(args) != 1:
             raise UserInputError("Give the feed's URL or id (see list).")
-        sub = self._sub(request)
+        sub = self._existing(request)
         feed = self._find_linked(sub, args[0])
         _, unused = self.store.unsubscribe(sub.id, feed.id)
         if unused:
@@ -176,7 +194,7 @@ class Router:
         return Reply((f"Unsubscribed from {feed.display_name} ({feed.url}).",))
 
     async def list_feeds(self, request: CommandRequest, args: list[str]) -> Reply:
-        sub = self._sub(request)
+        sub = self._existing(request)
         feeds = self.store.subscribed_feeds(sub.id)
         if not feeds:
             return Reply(("This channel follows no feeds yet.", f"Usage: {USAGE['subscribe']}"))
@@ -201,7 +219,7 @@ class Router:
     async def search(self, request: CommandRequest, args: list[str]) -> Reply:
         if not args:
             raise UserInputError("Give the words to look for.")
-        sub = self._sub(request)
+        sub = self._existing(request)
         feed_ids = self.store.subscribed_feed_ids(sub.id)
         if not feed_ids:
             return Reply(("This channel follows no feeds yet, so there is nothing to search.",))
@@ -213,10 +231,11 @@ class Router:
     async def digest(self, request: CommandRequest, args: list[str]) -> Reply:
         if args and [a.lower() for a in args] != ["now"]:
             raise UserInputError(f"Unexpected {' '.join(args)!r}.")
-        sub = self._sub(request)
+        sub = self._existing(request)
         if not self.store.subscribed_feed_ids(sub.id):
             return Reply(("This channel follows no feeds yet.", f"Usage: {USAGE['subscribe']}"))
-        await self.service.poll(self.store.subscribed_feed_ids(sub.id))
+        # only feeds that are due: anyone may ask for a digest, nobody may hammer the publishers
+        await self.service.poll(self.store.subscribed_feed_ids(sub.id), due_only=True)
         outcomes = await self.service.digest_for(sub, "manual")
         lines = []
         for o in outcomes:
@@ -235,9 +254,9 @@ class Router:
     # --- settings --------------------------------------------------------------------------
 
     async def schedule(self, request: CommandRequest, args: list[str]) -> Reply:
-        sub = self._sub(request)
         if not args:
-            return Reply((_schedule_line(sub),))
+            return Reply((_schedule_line(self._existing(request)),))
+        sub = self._sub(request)
         if [a.lower() for a in args] == ["off"]:
             self.store.upsert_subscription(sub.channel, self.service.clock.now(), schedule=[])
             self.service.schedule_changed()
@@ -255,7 +274,7 @@ class Router:
         return Reply((_schedule_line(self._sub(request)),))
 
     async def follow(self, request: CommandRequest, args: list[str]) -> Reply:
-        sub = self._sub(request)
+        sub = self._sub(request) if args else self._existing(request)
         if not args:
             if not sub.follows:
                 return Reply(("This channel follows no topics. Usage: " + USAGE["follow"],))
@@ -286,7 +305,7 @@ class Router:
     async def unfollow(self, request: CommandRequest, args: list[str]) -> Reply:
         if not args:
             raise UserInputError("Say which topic to stop following.")
-        sub = self._sub(request)
+        sub = self._existing(request)
         topic = " ".join(args).strip()
         kept = [f for f in sub.follows if f.casefold() != topic.casefold()]
         if len(kept) == len(sub.follows):
@@ -300,7 +319,7 @@ class Router:
         return Reply((f"No longer following {topic}.",))
 
     async def settings(self, request: CommandRequest, args: list[str]) -> Reply:
-        sub = self._sub(request)
+        sub = self._sub(request) if args else self._existing(request)
         if not args:
             d = self.service.settings.digest
             return Reply(
@@ -318,7 +337,7 @@ class Router:
             key = name.lower()
             if key in ("stories", "sentences"):
                 top = 50 if key == "stories" else 3
-                if not value.isdigit() or not 1 <= int(value) <= top:
+                if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= top:
                     raise UserInputError(f"{key} must be a whole number from 1 to {top}, not {value!r}.")
                 values["max_stories" if key == "stories" else "summary_sentences"] = int(value)
             elif key == "nonews":

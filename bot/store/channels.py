@@ -77,12 +77,10 @@ class ChannelQueries:
             ).first()
         return _subscription_row(row) if row else None
 
-    def subscription_created_at(self, subscription_id: int) -> datetime | None:
+    def subscription_by_id(self, subscription_id: int) -> SubscriptionRow | None:
         with self.engine.connect() as conn:
-            value: datetime | None = conn.scalar(
-                sa.select(subscriptions.c.created_at).where(subscriptions.c.id == subscription_id)
-            )
-        return value
+            row = conn.execute(sa.select(subscriptions).where(subscriptions.c.id == subscription_id)).first()
+        return _subscription_row(row) if row else None
 
     def subscriptions(self) -> list[SubscriptionRow]:
         with self.engine.connect() as conn:
@@ -146,14 +144,6 @@ class ChannelQueries:
                 )
             )
 
-    def settle_backlog(self, subscription_id: int, feed_id: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                subscription_feeds.update()
-                .where(subscription_feeds.c.subscription_id == subscription_id, subscription_feeds.c.feed_id == feed_id)
-                .values(backlog_settled=True)
-            )
-
     def subscribed_feed_ids(self, subscription_id: int) -> list[int]:
         with self.engine.connect() as conn:
             return list(
@@ -198,4 +188,5 @@ def _subscription_row(r: Any) -> SubscriptionRow:
         summary_sentences=r.summary_sentences,
         no_news_line=r.no_news_line,
         config_digest=r.config_digest,
+        created_at=r.created_at,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -16,13 +16,16 @@ from bot.store.schema import (
     posted_messages,
     stories,
     subscription_feeds,
+    subscriptions,
 )
 
 
 class DigestQueries:
     engine: Engine
 
-    def undigested_stories(self, subscription_id: int, feed_id: int | None = None) -> list[tuple[int, int, datetime]]:
+    def undigested_stories(
+        self, subscription_id: int, feed_id: int | None = None, since: datetime | None = None
+    ) -> list[tuple[int, int, datetime]]:
         """(story id, sources, latest time) of stories from the subscription's feeds (or one of them)
         that none of its digests has carried yet."""
         latest = sa.func.max(sa.func.coalesce(articles.c.published_at, articles.c.first_seen_at))
@@ -41,7 +44,7 @@ class DigestQueries:
             sa.select(stories.c.id, stories.c.sources, latest.label("latest"))
             .join(articles, articles.c.story_id == stories.c.id)
             .join(subscription_feeds, link)
-            .where(stories.c.id.not_in(already))
+            .where(stories.c.id.not_in(already), *([stories.c.updated_at >= since] if since else []))
             .group_by(stories.c.id, stories.c.sources)
         )
         with self.engine.connect() as conn:
@@ -58,36 +61,98 @@ class DigestQueries:
                 is not None
             )
 
-    def last_digest_at(self, subscription_id: int) -> datetime | None:
-        """When the channel's last digest that reached it was made (posted or empty)."""
+    def last_digest_at(self, subscription_id: int, before: datetime | None = None) -> datetime | None:
+        """When the channel's last posted digest was made (before `before`, if given)."""
+        cond = [digests.c.subscription_id == subscription_id, digests.c.status == "posted"]
+        if before is not None:
+            cond.append(digests.c.scheduled_for < before)
         with self.engine.connect() as conn:
-            value: datetime | None = conn.scalar(
-                sa.select(sa.func.max(digests.c.scheduled_for)).where(
-                    digests.c.subscription_id == subscription_id, digests.c.status.in_(("posted", "empty"))
-                )
-            )
+            value: datetime | None = conn.scalar(sa.select(sa.func.max(digests.c.scheduled_for)).where(*cond))
         return value
 
     def claim_digest(self, digest_id: int, owner: str, now: datetime, until: datetime) -> bool:
-        """Take the right to post this digest until `until`; False while another worker holds it."""
+        """Take the right to post this digest until `until`; False while another worker holds it
+        (or while a failed attempt's retry time has not come)."""
         with self.engine.begin() as conn:
             taken = conn.execute(
                 digests.update()
                 .where(
                     digests.c.id == digest_id,
                     digests.c.status == "pending",
-                    sa.or_(digests.c.claimed_until.is_(None), digests.c.claimed_until < now),
+                    sa.or_(digests.c.claimed_until.is_(None), digests.c.claimed_until <= now),
                 )
                 .values(claimed_by=owner, claimed_until=until)
             ).rowcount
         return bool(taken)
 
-    def release_digest(self, digest_id: int, owner: str) -> None:
+    def renew_claim(self, digest_id: int, owner: str, until: datetime) -> bool:
+        """Extend our lease before the next message; False if it was lost to another worker."""
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    digests.update()
+                    .where(digests.c.id == digest_id, digests.c.claimed_by == owner)
+                    .values(claimed_until=until)
+                ).rowcount
+            )
+
+    def release_digest(
+        self, digest_id: int, owner: str, *, retry_at: datetime | None = None, error: str | None = None
+    ) -> None:
+        """Give the digest up; with `retry_at`, nobody may take it again before then."""
+        values: dict[str, object] = {"claimed_by": None, "claimed_until": retry_at}
+        if error is not None:
+            values["last_error"] = error
         with self.engine.begin() as conn:
             conn.execute(
-                digests.update()
-                .where(digests.c.id == digest_id, digests.c.claimed_by == owner)
-                .values(claimed_by=None, claimed_until=None)
+                digests.update().where(digests.c.id == digest_id, digests.c.claimed_by == owner).values(**values)
+            )
+
+    def settle_backlog(
+        self, subscription_id: int, feed_ids: Sequence[int], skipped: Sequence[int], slot: datetime, now: datetime
+    ) -> None:
+        """Mark the feeds' links settled and record `skipped` stories as seen, in one transaction,
+        so a crash cannot leave a link settled with its old items still unseen."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                subscription_feeds.update()
+                .where(
+                    subscription_feeds.c.subscription_id == subscription_id,
+                    subscription_feeds.c.feed_id.in_(list(feed_ids)),
+                )
+                .values(backlog_settled=True)
+            )
+            if skipped:
+                # a slot of its own just before the real one, so the two never collide
+                backlog_id = new_id(
+                    conn.execute(
+                        digests.insert().values(
+                            subscription_id=subscription_id,
+                            scheduled_for=slot - timedelta(microseconds=1),
+                            created_at=now,
+                            status="skipped",
+                            title="backlog",
+                            kind="backlog",
+                        )
+                    )
+                )
+                conn.execute(
+                    digest_items.insert(),
+                    [{"digest_id": backlog_id, "position": i, "story_id": sid} for i, sid in enumerate(skipped, 1)],
+                )
+
+    def claimable_subscriptions(self, now: datetime) -> list[int]:
+        """Subscriptions with a pending digest that nobody holds and whose retry time has come."""
+        with self.engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    sa.select(digests.c.subscription_id)
+                    .distinct()
+                    .where(
+                        digests.c.status == "pending",
+                        sa.or_(digests.c.claimed_until.is_(None), digests.c.claimed_until <= now),
+                    )
+                )
             )
 
     def create_digest(
@@ -108,6 +173,23 @@ class DigestQueries:
         """
         try:
             with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # two workers planning digests for one channel take turns, so no story is picked twice
+                    conn.execute(
+                        sa.select(subscriptions.c.id).where(subscriptions.c.id == subscription_id).with_for_update()
+                    )
+                if story_ids:
+                    carried = set(
+                        conn.scalars(
+                            sa.select(digest_items.c.story_id)
+                            .join(digests, digests.c.id == digest_items.c.digest_id)
+                            .where(
+                                digests.c.subscription_id == subscription_id,
+                                digest_items.c.story_id.in_(list(story_ids)),
+                            )
+                        )
+                    )
+                    story_ids = [sid for sid in story_ids if sid not in carried]
                 digest_id = new_id(
                     conn.execute(
                         digests.insert().values(
@@ -178,14 +260,10 @@ class DigestQueries:
                 )
             )
 
-    def finish_digest(self, digest_id: int, now: datetime) -> None:
+    def finish_digest(self, digest_id: int, owner: str, now: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 digests.update()
-                .where(digests.c.id == digest_id)
+                .where(digests.c.id == digest_id, digests.c.claimed_by == owner)
                 .values(status="posted", posted_at=now, last_error=None, claimed_by=None, claimed_until=None)
             )
-
-    def digest_failed(self, digest_id: int, error: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(digests.update().where(digests.c.id == digest_id).values(last_error=error))

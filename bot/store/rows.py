@@ -46,6 +46,7 @@ class SubscriptionRow:
     summary_sentences: int | None = None
     no_news_line: bool = False
     config_digest: str | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

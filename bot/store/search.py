@@ -1,8 +1,8 @@
 """Full-text lookups over stored articles: SQLite FTS5 with bm25, PostgreSQL tsvector with ts_rank.
 
 Users' words never reach the query syntax raw: each word or quoted phrase is quoted (FTS5)
-or passed through websearch_to_tsquery (PostgreSQL). All words must match; when nothing
-does, any word may.
+or bound as its own plainto/phraseto_tsquery parameter (PostgreSQL). All words must match;
+when nothing does, any word but the common little ones may.
 """
 
 from __future__ import annotations
@@ -14,9 +14,16 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.store.schema import UTCDateTime, articles
+from bot.store.schema import UTCDateTime
 
 CANDIDATES = 200  # best text matches re-ranked for recency; plenty for a top 5
+STOPWORDS = frozenset(
+    (
+        "the and for with from that this are was were has have had not but its into about over after than "
+        "then what when who how why which will would can could been being they them their there here you your "
+        "our his her she him out off all any new"
+    ).split()
+)
 
 
 @dataclass(frozen=True)
@@ -35,11 +42,12 @@ class SearchQueries:
         words = [w.strip() for w in words if w.strip()]
         if not words or (feed_ids is not None and not feed_ids):
             return []
-        for require_all in (True, False):
-            hits = self._match(words, feed_ids, require_all)
-            if hits or len(words) == 1:
-                return hits
-        return []
+        hits = self._match(words, feed_ids, require_all=True)
+        if hits or len(words) == 1:
+            return hits
+        # nothing has them all: any one will do, but not the little words every article has
+        content = [w for w in words if " " in w or (len(w) > 2 and w.casefold() not in STOPWORDS)]
+        return self._match(content, feed_ids, require_all=False) if content else []
 
     def _match(self, words: Sequence[str], feed_ids: Sequence[int] | None, require_all: bool) -> list[SearchHit]:
         params: dict[str, object] = {"limit": CANDIDATES}
@@ -58,13 +66,17 @@ class SearchQueries:
                 f"WHERE articles_fts MATCH :q AND a.story_id IS NOT NULL{scope} ORDER BY rel DESC LIMIT :limit"
             )
         else:
-            quoted = ['"' + w.replace('"', " ") + '"' if " " in w else w for w in words]
-            params["q"] = (" " if require_all else " or ").join(quoted)
+            # one bound parameter per word or phrase, so no user text is read as query syntax
+            parts = []
+            for i, w in enumerate(words):
+                params[f"w{i}"] = w
+                parts.append(f"{'phraseto' if ' ' in w else 'plainto'}_tsquery('english', :w{i})")
+            tsquery = "(" + (" && " if require_all else " || ").join(parts) + ")"
             sql = (
-                "SELECT a.id, a.story_id, ts_rank(f.document, q) AS rel, " + when + " AS at "
+                "SELECT a.id, a.story_id, ts_rank(f.document, qq.q) AS rel, " + when + " AS at "
                 "FROM articles_fts f JOIN articles a ON a.id = f.article_id, "
-                "websearch_to_tsquery('english', :q) q "
-                f"WHERE f.document @@ q AND a.story_id IS NOT NULL{scope} ORDER BY rel DESC LIMIT :limit"
+                f"(SELECT {tsquery} AS q) qq "
+                f"WHERE f.document @@ qq.q AND a.story_id IS NOT NULL{scope} ORDER BY rel DESC LIMIT :limit"
             )
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -74,13 +86,3 @@ class SearchQueries:
                 params,
             ).all()
         return [SearchHit(r.id, r.story_id, float(r.rel), r.at) for r in rows]
-
-    def search_like(self, words: Sequence[str], limit: int = 5) -> list[int]:
-        """The plain LIKE scan a simple bot would use; only for the benchmark's baseline."""
-        cond = sa.and_(*[sa.or_(articles.c.title.ilike(f"%{w}%"), articles.c.text.ilike(f"%{w}%")) for w in words])
-        with self.engine.connect() as conn:
-            return list(
-                conn.scalars(
-                    sa.select(articles.c.id).where(cond).order_by(articles.c.first_seen_at.desc()).limit(limit)
-                )
-            )
