@@ -19,8 +19,8 @@ from bot.delivery import DigestOutcome, run_digest
 from bot.errors import PostError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poll import poll_feeds
-from bot.models import CommandRequest, PollReport, Reply
-from bot.ports import ChatAdapter, Clock, CommandSource, SystemClock
+from bot.models import ChannelRef, CommandRequest, PollReport, Reply
+from bot.ports import ChatAdapter, Clock, CommandSource, SystemClock, UsesChannelLookup
 from bot.store.store import Store, SubscriptionRow
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ class App:
         self.fetcher = Fetcher(settings.fetch)
         self.router = Router(self)
         self.on_schedule_change: Callable[[], None] | None = None  # set by the scheduler
+        for adapter in adapters.values():
+            if isinstance(adapter, UsesChannelLookup):
+                adapter.lookup = self  # autocomplete offers the channel's own feeds and topics
 
     @classmethod
     def open(
@@ -98,6 +101,16 @@ class App:
     def schedule_changed(self) -> None:
         if self.on_schedule_change is not None:
             self.on_schedule_change()
+
+    def channel_feeds(self, channel: ChannelRef) -> list[tuple[int, str, str]]:
+        """The channel's feeds as (id, name, url), for command autocomplete."""
+        sub = self.store.subscription(channel)
+        return [] if sub is None else [(f.id, f.display_name, f.url) for f in self.store.subscribed_feeds(sub.id)]
+
+    def channel_follows(self, channel: ChannelRef) -> list[str]:
+        """The channel's followed topics, for command autocomplete."""
+        sub = self.store.subscription(channel)
+        return [] if sub is None else list(sub.follows)
 
     # --- entry points -----------------------------------------------------------------------
 

@@ -206,14 +206,11 @@ async def _feeds_list(app: App, args: argparse.Namespace) -> int:
     if not feeds:
         print("no feeds yet: `newsbot feeds add URL`")
     for f in feeds:
-        if f.paused:
-            state = f"paused after {f.failure_count} failures: {f.last_error}"
-        elif f.last_error:
-            state = f"failing ({f.failure_count}x): {f.last_error}"
-        elif f.last_checked_at is None:
-            state = "not fetched yet"
-        else:
-            state = f"ok, checked {f.last_checked_at:%Y-%m-%d %H:%M} UTC"
+        state = (
+            f.state
+            if f.state != "ok" or f.last_checked_at is None
+            else (f"ok, checked {f.last_checked_at:%Y-%m-%d %H:%M} UTC")
+        )
         channels = ", ".join(str(c) for c in app.store.subscribers(f.id)) or "no subscribers"
         print(f"{f.id:>3}  {f.display_name}\n     {f.url}\n     {state}; {channels}")
     return 0

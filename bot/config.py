@@ -20,6 +20,7 @@ from bot.errors import ConfigError
 from bot.models import ChannelRef
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_LONG_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PLATFORMS = ("console", "slack", "discord")
@@ -180,6 +181,12 @@ class _Section:
         if not isinstance(value, Mapping):
             raise ConfigError(self.key(name), "must be a table ([" + self.key(name) + "])")
         return _Section(value, self.key(name), known)
+
+
+def _weekday(value: str) -> str | None:
+    """ "mon" or "monday" (any case) -> "mon"; None for anything else ("month" is not a day)."""
+    v = value.strip().lower()
+    return v[:3] if v[:3] in WEEKDAYS and v in (v[:3], _LONG_WEEKDAYS[WEEKDAYS.index(v[:3])]) else None
 
 
 def _non_negative(sec: _Section, name: str, default: int, maximum: int) -> int:
@@ -544,9 +551,9 @@ def _subscriptions(
             raise ConfigError(sec.key("weekdays"), f"must be a non-empty list of {', '.join(WEEKDAYS)}")
         days = []
         for value in raw_days:
-            if not isinstance(value, str) or value.lower()[:3] not in WEEKDAYS:
+            if not isinstance(value, str) or _weekday(value) is None:
                 raise ConfigError(sec.key("weekdays"), f"{value!r} is not a weekday ({', '.join(WEEKDAYS)})")
-            days.append(value.lower()[:3])
+            days.append(_weekday(value) or "")
         max_stories = sec.positive("max_stories", int, None, 50) if "max_stories" in item else None
         times = tuple(f"{h:02d}:{m:02d}" for h, m in map(parse_time_of_day, schedule_list))
         subs.append(

@@ -7,7 +7,7 @@ move it instead of sleeping.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
@@ -58,3 +58,18 @@ class CommandSource(Protocol):
     async def start(self, handle: CommandHandler) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class ChannelLookup(Protocol):
+    """What command autocomplete reads about a channel (bot.app.App provides it)."""
+
+    def channel_feeds(self, channel: ChannelRef) -> Sequence[tuple[int, str, str]]: ...
+
+    def channel_follows(self, channel: ChannelRef) -> Sequence[str]: ...
+
+
+@runtime_checkable
+class UsesChannelLookup(Protocol):
+    """An adapter whose command autocomplete reads the channel's feeds and followed topics."""
+
+    lookup: ChannelLookup | None

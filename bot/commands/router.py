@@ -200,15 +200,7 @@ class Router:
             return Reply(("This channel follows no feeds yet.", f"Usage: {USAGE['subscribe']}"))
         lines = [f"This channel follows {len(feeds)} feed{'s' if len(feeds) != 1 else ''}:"]
         for f in feeds:
-            if f.paused:
-                state = f"paused after {f.failure_count} failures; last error: {f.last_error}"
-            elif f.last_error:
-                state = f"failing ({f.failure_count}x); last error: {f.last_error}"
-            elif f.last_checked_at is None:
-                state = "not fetched yet"
-            else:
-                state = "ok"
-            lines.append(f"{f.id}. {f.display_name} — {f.url} — {state}")
+            lines.append(f"{f.id}. {f.display_name} — {f.url} — {f.state}")
         lines.append(_schedule_line(sub))
         if sub.follows:
             lines.append(f"Following: {', '.join(sub.follows)}" + (" (only these)" if sub.follow_only else ""))

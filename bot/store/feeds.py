@@ -89,31 +89,6 @@ class FeedQueries:
             conn.execute(articles.delete().where(articles.c.feed_id == feed_id))
             conn.execute(feeds.delete().where(feeds.c.id == feed_id))
 
-    def record_fetch(
-        self,
-        feed_id: int,
-        now: datetime,
-        *,
-        status: int | None,
-        error: str | None = None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        body_hash: str | None = None,
-        title: str | None = None,
-    ) -> None:
-        """Remember how a fetch went; a failure keeps the validators and counts up."""
-        values: dict[str, Any] = {"last_checked_at": now, "last_status": status}
-        if error is None:
-            values.update(last_error=None, failure_count=0)
-            if status == 200:
-                values.update(etag=etag, last_modified=last_modified, body_hash=body_hash)
-            if title:
-                values["title"] = title
-        else:
-            values.update(last_error=error, failure_count=feeds.c.failure_count + 1)
-        with self.engine.begin() as conn:
-            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
-
     def feed_schedules(self, ids: Iterable[int] | None = None) -> list[FeedSchedule]:
         query = sa.select(feeds).order_by(feeds.c.id)
         if ids is not None:

@@ -31,6 +31,17 @@ class FeedRow:
     def display_name(self) -> str:
         return self.name or self.title or self.url
 
+    @property
+    def state(self) -> str:
+        """How the feed is doing, in words for people: ok, failing, paused, not fetched yet."""
+        if self.paused:
+            return f"paused after {self.failure_count} failures; last error: {self.last_error}"
+        if self.last_error:
+            return f"failing ({self.failure_count}x); last error: {self.last_error}"
+        if self.last_checked_at is None:
+            return "not fetched yet"
+        return "ok"
+
 
 @dataclass(frozen=True)
 class SubscriptionRow:

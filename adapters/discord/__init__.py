@@ -1,0 +1,8 @@
+"""Discord adapter: /news app commands and threaded digests through discord.py.
+
+`DiscordAdapter.from_settings(settings)` is what bot.app builds when `[discord] enabled = true`.
+"""
+
+from adapters.discord.client import ChannelLookup, DiscordAdapter
+
+__all__ = ["ChannelLookup", "DiscordAdapter"]

@@ -1,0 +1,255 @@
+"""Discord rendering: digests, stories and command replies as embeds or markdown, within Discord's limits.
+
+Pure functions, no network: feed text always goes through `inert()` (escape_markdown plus
+neutralised mentions and masked links) before key entities are wrapped in `**bold**`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import discord
+
+from bot.models import Digest, DigestStory, Reply, SearchResult, Span
+
+# Discord's documented limits (message content, embed parts, thread names)
+CONTENT_LIMIT = 2000
+EMBED_TITLE_LIMIT = 256
+EMBED_DESCRIPTION_LIMIT = 4096
+EMBED_FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+EMBEDS_PER_MESSAGE = 10
+THREAD_NAME_LIMIT = 100
+EMBED_COLOUR = 0x2B6CB0
+
+_SPACE = re.compile(r"\s+")
+_MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
+# <@user>, <@&role>, <#channel>, </command:id>, <:emoji:id>, <a:emoji:id>, <t:timestamp>
+_ANGLE_TOKEN = re.compile(r"<(?=[@#/:]|a:|t:)")
+_BRACKET = "\x00"
+_ZWSP = "\u200b"
+
+
+def one_line(value: str) -> str:
+    """Feed text on one line: its own line breaks must not break a message's layout."""
+    return _SPACE.sub(" ", value.replace(_BRACKET, "")).strip()
+
+
+def inert(value: str) -> str:
+    """Feed or user text made inert for Discord markdown: no styling, no masked links, no mentions.
+
+    escape_markdown escapes only the first of several masked links on a line, so every "["
+    is escaped here instead; a zero-width space after "@" or "<" breaks mentions and
+    channel/emoji/timestamp tokens (AllowedMentions.none() already stops the pings).
+    """
+    text = value.replace(_BRACKET, "").replace("[", _BRACKET)
+    text = discord.utils.escape_markdown(text)
+    text = text.replace(_BRACKET, "\\[")
+    text = _MASS_MENTION.sub(lambda m: "@" + _ZWSP + m.group(1), text)
+    return _ANGLE_TOKEN.sub("<" + _ZWSP, text)
+
+
+def plain(value: str) -> str:
+    """Text for places Discord shows without markdown (embed footers, thread names): mentions still broken."""
+    text = _MASS_MENTION.sub(lambda m: "@" + _ZWSP + m.group(1), one_line(value))
+    return _ANGLE_TOKEN.sub("<" + _ZWSP, text)
+
+
+def marked(value: str, spans: Sequence[Span] = (), bold: bool = True) -> str:
+    """`value` on one line and made inert, with the spans (key entities) in **bold**."""
+    out: list[str] = []
+    cursor = 0
+    for span in sorted(spans, key=lambda s: s.start):
+        if span.start < cursor or span.end > len(value) or span.start >= span.end:
+            continue  # overlapping or out of range: leave the text unstyled rather than garble it
+        out.append(inert(_collapse(value[cursor : span.start])))
+        entity = inert(one_line(value[span.start : span.end]))
+        out.append(f"**{entity}**" if bold and entity else entity)
+        cursor = span.end
+    out.append(inert(_collapse(value[cursor:])))
+    return _SPACE.sub(" ", "".join(out)).strip()
+
+
+def fit(value: str, spans: Sequence[Span], limit: int, bold: bool = True) -> str:
+    """`marked(value, spans)`, cut at a word with an ellipsis so the rendered text is at most `limit`."""
+    full = marked(value, spans, bold)
+    if len(full) <= limit:
+        return full
+    # escaping lengthens text unpredictably, so search for the longest raw prefix that fits
+    low, high, best = 0, len(value), "…"[:limit]
+    while low <= high:
+        mid = (low + high) // 2
+        cut = value[:mid]
+        space = cut.rstrip().rfind(" ")
+        if mid < len(value) and space > mid * 0.7:  # cut at a word unless that loses too much
+            cut = cut[:space]
+        kept = [s for s in spans if s.end <= len(cut)]
+        rendered = marked(cut, kept, bold).rstrip(" ,;:") + "…"
+        if len(rendered) <= limit:
+            best, low = rendered, mid + 1
+        else:
+            high = mid - 1
+    return best
+
+
+def _collapse(value: str) -> str:
+    return _SPACE.sub(" ", value.replace(_BRACKET, ""))
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if Discord will accept it as a link (http(s), no spaces or angle brackets), else None."""
+    if not url or len(url) > 2048 or not re.match(r"https?://[^\s/<>]+", url):
+        return None
+    if re.search(r"[\s<>]", url):
+        return None
+    return url
+
+
+def local_date(digest: Digest) -> str:
+    try:
+        zone = ZoneInfo(digest.timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return f"{digest.scheduled_for.astimezone(zone):%a %d %b %Y}"
+
+
+def _count(n: int) -> str:
+    return f"{n} {'story' if n == 1 else 'stories'}"
+
+
+def thread_name(digest: Digest) -> str:
+    name = plain(f"{digest.title} · {local_date(digest)}")
+    return name[: THREAD_NAME_LIMIT - 1] + "…" if len(name) > THREAD_NAME_LIMIT else name
+
+
+# --- digests -------------------------------------------------------------------------------
+
+
+def parent_text(digest: Digest) -> str:
+    """The parent message in markdown: title, date, count and the digest's top entities in bold."""
+    head = f"**{inert(one_line(digest.title))}** · {local_date(digest)} · "
+    head += _count(len(digest.stories)) if digest.stories else "no new stories since the last digest"
+    if digest.top_entities:
+        entities = ", ".join(f"**{inert(one_line(e))}**" for e in digest.top_entities)
+        if len(head) + 3 + len(entities) <= CONTENT_LIMIT:
+            head += " · " + entities
+    return head[:CONTENT_LIMIT]
+
+
+def parent_embed(digest: Digest) -> discord.Embed:
+    title = fit(f"{digest.title} · {local_date(digest)}", (), EMBED_TITLE_LIMIT)
+    if digest.stories:
+        description = _count(len(digest.stories)) + ", one message each in the thread below."
+    else:
+        description = "No new stories since the last digest."
+    if digest.top_entities:
+        description += "\n" + ", ".join(f"**{inert(one_line(e))}**" for e in digest.top_entities)
+    return discord.Embed(title=title, description=description[:EMBED_DESCRIPTION_LIMIT], colour=EMBED_COLOUR)
+
+
+def _credits(story: DigestStory) -> str:
+    parts = [one_line(story.source)]
+    if story.also_covered_by:
+        parts.append("also covered by " + ", ".join(one_line(s) for s in story.also_covered_by))
+    return " · ".join(p for p in parts if p)
+
+
+def story_text(story: DigestStory, position: int) -> str:
+    """One story as a markdown message: bold title line, summary with bold entities, a small credits line."""
+    title = fit(f"{position}. {story.title}", (), EMBED_TITLE_LIMIT, bold=False)
+    credits = inert(_credits(story))
+    url = safe_url(story.url)
+    tail = f"-# {credits}" + (f" · <{url}>" if url else "")
+    if len(tail) > 600:
+        tail = f"-# {fit(_credits(story), (), 400)}" + (f" · <{url}>" if url and len(url) < 1000 else "")
+    room = CONTENT_LIMIT - len(title) - len(tail) - 6
+    summary = fit(story.summary, story.highlights, max(room, 0)) if story.summary.strip() else ""
+    lines = [f"**{title}**", summary, tail] if summary else [f"**{title}**", tail]
+    return "\n".join(lines)[:CONTENT_LIMIT]
+
+
+def story_embed(story: DigestStory, position: int) -> discord.Embed:
+    """One story as an embed: linked title, summary with bold entities, source in the footer, date."""
+    title = fit(f"{position}. {story.title}", (), EMBED_TITLE_LIMIT, bold=False)
+    footer = plain(_credits(story))[:EMBED_FOOTER_LIMIT]
+    room = min(EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - len(title) - len(footer))
+    description = fit(story.summary, story.highlights, room) if story.summary.strip() else None
+    embed = discord.Embed(
+        title=title,
+        url=safe_url(story.url),
+        description=description,
+        colour=EMBED_COLOUR,
+        timestamp=story.published,
+    )
+    if footer:
+        embed.set_footer(text=footer)
+    return embed
+
+
+# --- command replies -------------------------------------------------------------------------
+
+
+def reply_chunks(reply: Reply, style: str) -> list[tuple[str, list[discord.Embed]]]:
+    """A command's reply as messages of at most 2,000 characters and 10 embeds, lines made inert."""
+    lines = [inert(line) for line in reply.lines] or ["Done."]
+    embeds: list[discord.Embed] = []
+    if reply.results:
+        if style == "embeds":
+            embeds = [result_embed(r) for r in reply.results]
+        else:
+            lines += [result_line(i, r) for i, r in enumerate(reply.results, start=1)]
+    messages: list[tuple[str, list[discord.Embed]]] = [(text, []) for text in _pack(lines)]
+    first = messages[0][1] if messages else []
+    for i in range(0, len(embeds), EMBEDS_PER_MESSAGE):
+        batch = embeds[i : i + EMBEDS_PER_MESSAGE]
+        if i == 0 and messages:
+            first.extend(batch)
+        else:
+            messages.append(("", batch))
+    return [(text, list(batch)) for text, batch in messages]
+
+
+def _pack(lines: Iterable[str]) -> list[str]:
+    messages: list[str] = []
+    current = ""
+    for line in lines:
+        while len(line) > CONTENT_LIMIT:  # a single huge line (a long error) is split, not dropped
+            if current:
+                messages.append(current)
+                current = ""
+            messages.append(line[:CONTENT_LIMIT])
+            line = line[CONTENT_LIMIT:]
+        if current and len(current) + 1 + len(line) > CONTENT_LIMIT:
+            messages.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _when(published: datetime | None) -> str:
+    return f" · {published:%d %b %Y}" if published else ""
+
+
+def result_line(index: int, result: SearchResult) -> str:
+    url = safe_url(result.url)
+    head = f"{index}. **{fit(result.title, (), 300, bold=False)}**"
+    line = f"{head} — {fit(result.summary, (), 700)}\n-# {inert(one_line(result.source))}{_when(result.published)}"
+    return line + (f" · <{url}>" if url else "")
+
+
+def result_embed(result: SearchResult) -> discord.Embed:
+    embed = discord.Embed(
+        title=fit(result.title, (), EMBED_TITLE_LIMIT, bold=False),
+        url=safe_url(result.url),
+        description=fit(result.summary, (), 1000) or None,
+        colour=EMBED_COLOUR,
+        timestamp=result.published,
+    )
+    embed.set_footer(text=plain(result.source)[:EMBED_FOOTER_LIMIT] or "newsbot")
+    return embed

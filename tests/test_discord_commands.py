@@ -1,0 +1,286 @@
+"""/news app commands: registration, gateway-injected interactions answered through the fake Discord.
+
+The adapter starts for real (REST login, command sync, gateway IDENTIFY/READY on loopback);
+interactions arrive as INTERACTION_CREATE frames and are answered by discord.py's own
+interaction-callback and webhook calls, which the fake records.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import yarl
+
+from adapters.discord import DiscordAdapter
+from adapters.discord.commands import command_text
+from bot.app import App
+from bot.commands.router import USAGE
+from bot.config import DiscordSettings, settings_from_dict
+from bot.models import ChannelRef
+from tests.conftest import FixedClock, demo_config
+from tests.discord_fake import (
+    APP_ID,
+    GUILD_ID,
+    MANAGE_CHANNELS,
+    MEMBER_PERMISSIONS,
+    OWNER_ID,
+    TEXT_ID,
+    Call,
+    FakeDiscord,
+)
+
+TOKEN = "fake-bot-token-never-shown"
+NO_MENTIONS = {"parse": []}
+EPHEMERAL = 64
+CHANNEL = ChannelRef("discord", str(TEXT_ID))
+
+
+class Lookup:
+    """What the App gives the adapter for autocomplete (the wiring proposed for bot/app.py)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def channel_feeds(self, channel: ChannelRef) -> Sequence[tuple[int, str, str]]:
+        sub = self.app.store.subscription(channel)
+        return [] if sub is None else [(f.id, f.display_name, f.url) for f in self.app.store.subscribed_feeds(sub.id)]
+
+    def channel_follows(self, channel: ChannelRef) -> Sequence[str]:
+        sub = self.app.store.subscription(channel)
+        return [] if sub is None else list(sub.follows)
+
+
+@pytest.fixture
+async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    server = await FakeDiscord().start()
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(server.gateway_url))
+    yield server
+    await server.close()
+
+
+async def start_bot(
+    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, **discord_options: Any
+) -> tuple[App, DiscordAdapter]:
+    options: dict[str, Any] = {"enabled": True, "api_base_url": fake.base_url, "guild_ids": (GUILD_ID,)}
+    adapter = DiscordAdapter(DiscordSettings(**(options | discord_options)), TOKEN, guild_ready_timeout=0.05)
+    raw = demo_config(
+        db_url,
+        console={"enabled": False},
+        subscriptions=[{"channel": f"discord:{TEXT_ID}", "feeds": "all", "timezone": "Europe/Brussels"}],
+    )
+    app = App.open(settings_from_dict(raw, tmp_path / "config.toml"), clock=clock, adapters={"discord": adapter})
+    adapter.lookup = Lookup(app)
+    await adapter.start(app.handle_command)
+    return app, adapter
+
+
+@pytest.fixture
+async def bot(
+    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+) -> AsyncIterator[tuple[App, DiscordAdapter]]:
+    app, adapter = await start_bot(db_url, tmp_path, clock, fake)
+    yield app, adapter
+    await app.close()
+
+
+async def invoke(fake: FakeDiscord, payload: dict[str, Any]) -> tuple[Call, list[Call]]:
+    """Send an interaction over the gateway; return its callback and, once answered, its follow-ups."""
+    token = payload["token"]
+    await fake.dispatch("INTERACTION_CREATE", payload)
+    callback = await fake.wait_for(lambda: fake.find("POST", rf"/interactions/{payload['id']}/{token}/callback"))
+    if callback[0].body["type"] != 5:
+        return callback[0], []
+    followups = await fake.wait_for(lambda: fake.find("POST", rf"/webhooks/{APP_ID}/{token}"))
+    for call in followups:
+        assert call.body["allowed_mentions"] == NO_MENTIONS
+    return callback[0], followups
+
+
+def option(name: str, value: Any, kind: int = 3, focused: bool = False) -> dict[str, Any]:
+    return {"type": kind, "name": name, "value": value} | ({"focused": True} if focused else {})
+
+
+async def test_start_uses_the_guilds_intent_only_and_registers_every_subcommand_in_the_guild(
+    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+) -> None:
+    assert [i["intents"] for i in fake.identify] == [discord.Intents(guilds=True).value]
+    assert TOKEN in fake.identify[0]["token"]  # sent to the gateway, and only there
+    (put,) = fake.find("PUT", rf"/applications/{APP_ID}/guilds/{GUILD_ID}/commands")
+    assert not fake.find("PUT", rf"/applications/{APP_ID}/commands")
+    (news,) = put.body
+    assert news["name"] == "news" and news["contexts"] == [0]
+    assert int(news["default_member_permissions"]) == MANAGE_CHANNELS
+    subcommands = {s["name"]: s for s in news["options"]}
+    assert set(subcommands) == set(USAGE)  # every command of the core service
+    for sub in subcommands.values():
+        assert sub["description"]
+        for opt in sub["options"]:
+            assert opt["description"], (sub["name"], opt["name"])
+    assert subcommands["unsubscribe"]["options"][0]["autocomplete"] is True
+    assert subcommands["unfollow"]["options"][0]["autocomplete"] is True
+    assert [c["value"] for c in subcommands["help"]["options"][0]["choices"]] == list(USAGE)
+
+
+async def test_global_commands_are_synced_only_when_they_change(
+    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+) -> None:
+    for _ in range(2):  # the second start is a restart with the same definitions
+        app, _adapter = await start_bot(db_url, tmp_path, clock, fake, guild_ids=(), managers="everyone")
+        await app.close()
+    puts = fake.find("PUT", rf"/applications/{APP_ID}/commands")
+    assert len(puts) == 1 and len(fake.find("GET", rf"/applications/{APP_ID}/commands")) == 2
+    assert puts[0].body[0].get("default_member_permissions") is None
+
+    app, _adapter = await start_bot(db_url, tmp_path, clock, fake, guild_ids=(), command="headlines")
+    await app.close()
+    assert len(fake.find("PUT", rf"/applications/{APP_ID}/commands")) == 2
+
+
+async def test_a_manager_changes_the_schedule_and_the_channel_sees_the_answer(
+    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+) -> None:
+    app, _adapter = bot
+    options = [option("times", "08:00 18:30"), option("timezone", "Europe/Paris"), option("weekdays", "mon, wed")]
+    callback, followups = await invoke(fake, fake.interaction("schedule", options))
+    assert callback.body == {"type": 5} and callback.query.get("with_response") == "1"  # deferred, public
+    assert [f.body["content"] for f in followups] == ["Digest at 08:00, 18:30 Europe/Paris, mon, wed."]
+    assert not followups[0].body.get("flags", 0) & EPHEMERAL
+    sub = app.store.subscription(CHANNEL)
+    assert sub is not None and sub.schedule == ("08:00", "18:30") and sub.weekdays == ("mon", "wed")
+
+
+async def test_a_member_without_manage_channels_is_refused_privately_and_nothing_changes(
+    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+) -> None:
+    app, _adapter = bot
+    payload = fake.interaction(
+        "subscribe", [option("url", "https://feeds.example/a.xml")], user_id=42, permissions=MEMBER_PERMISSIONS
+    )
+    callback, followups = await invoke(fake, payload)
+    assert callback.body == {"type": 5, "data": {"flags": EPHEMERAL}}
+    assert "not allowed to change this channel's news" in followups[0].body["content"]
+    assert followups[0].body["flags"] & EPHEMERAL
+    assert len(Lookup(app).channel_feeds(CHANNEL)) == 3
+
+    # looking is allowed to everyone, and private
+    callback, followups = await invoke(fake, fake.interaction("list", user_id=42, permissions=MEMBER_PERMISSIONS))
+    assert followups[0].body["content"].startswith("This channel follows 3 feeds:")
+    assert followups[0].body["flags"] & EPHEMERAL
+
+
+async def test_follow_takes_a_multi_word_topic_and_autocomplete_offers_the_channels_own_topics_and_feeds(
+    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+) -> None:
+    app, _adapter = bot
+    _, followups = await invoke(fake, fake.interaction("follow", [option("topic", "South Korea")]))
+    assert followups[0].body["content"].startswith("Following South Korea")
+
+    ask = fake.interaction("unfollow", [option("topic", "kor", focused=True)], kind=4)
+    callback, _ = await invoke(fake, ask)
+    assert callback.body == {"type": 8, "data": {"choices": [{"name": "South Korea", "value": "South Korea"}]}}
+
+    ask = fake.interaction("unsubscribe", [option("feed", "harbor", focused=True)], kind=4)
+    callback, _ = await invoke(fake, ask)
+    (choice,) = callback.body["data"]["choices"]
+    assert choice["name"].startswith(f"{choice['value']}. Harbor Ledger — ") and len(choice["name"]) <= 100
+
+    _, followups = await invoke(fake, fake.interaction("unsubscribe", [option("feed", choice["value"])]))
+    assert followups[0].body["content"].startswith("Unsubscribed from Harbor Ledger")
+    assert [name for _, name, _ in Lookup(app).channel_feeds(CHANNEL)] == ["Pacific Wire", "Lakeside Courier"]
+
+
+async def test_an_error_after_a_public_deferral_is_shown_only_to_the_caller_with_the_usage(
+    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+) -> None:
+    payload = fake.interaction("schedule", [option("times", "25:00")])
+    callback, followups = await invoke(fake, payload)
+    assert callback.body == {"type": 5}
+    assert fake.find("DELETE", rf"/webhooks/{APP_ID}/{payload['token']}/messages/@original")
+    text = followups[0].body["content"]
+    assert "25:00" in text and "Usage: schedule" in text and followups[0].body["flags"] & EPHEMERAL
+
+    both = [option("topic", "NATO"), option("only", "on")]
+    callback, followups = await invoke(fake, fake.interaction("follow", both))
+    assert callback.body["data"]["flags"] & EPHEMERAL
+    assert followups[0].body["content"].startswith("Give either a topic or only, not both.")
+
+
+async def test_search_answers_with_one_embed_per_story_and_help_privately(
+    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+) -> None:
+    app, _adapter = bot
+    await app.poll()
+    _, followups = await invoke(fake, fake.interaction("search", [option("query", "global cooperation")]))
+    body = followups[0].body
+    assert re.fullmatch(r"Top \d for global cooperation:", body["content"])
+    assert body["embeds"][0]["title"] == "NATO and South Korea agree to increase global cooperation"
+    assert body["embeds"][0]["url"].startswith("https://pacificwire.example/")
+
+    _, followups = await invoke(fake, fake.interaction("help", [option("command", "schedule")]))
+    assert followups[0].body["content"].startswith("Usage: schedule <HH:MM> \\[more times]")  # inert markdown
+    assert followups[0].body["flags"] & EPHEMERAL
+
+
+async def test_a_refused_digest_tells_the_caller_and_whoever_configured_the_channel(
+    bot: tuple[App, DiscordAdapter], fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    app, _adapter = bot
+    await invoke(fake, fake.interaction("settings", [option("stories", 5, kind=4)]))  # OWNER_ID configures
+    fake.fail("POST", rf"/channels/{TEXT_ID}/messages", times=10)
+
+    _, followups = await invoke(fake, fake.interaction("digest", user_id=42, permissions=MEMBER_PERMISSIONS))
+    text = followups[0].body["content"]
+    assert "Could not post the digest" in text and "(likely Send Messages)" in text and "stays pending" in text
+    assert followups[0].body["flags"] & EPHEMERAL
+
+    (dm,) = fake.find("POST", "/users/@me/channels")
+    assert dm.body == {"recipient_id": OWNER_ID} or dm.body == {"recipient_id": str(OWNER_ID)}
+    (note,) = [c for c in fake.find("POST", r"/channels/\d+/messages") if "could not post" in c.body["content"]]
+    assert f"<#{TEXT_ID}>" in note.body["content"] and "Nothing is lost" in note.body["content"]
+    assert note.body["allowed_mentions"] == NO_MENTIONS
+    assert any("stays pending" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+
+    # told once: the next failure is logged, not sent again
+    await invoke(fake, fake.interaction("digest", user_id=42, permissions=MEMBER_PERMISSIONS))
+    assert len(fake.find("POST", "/users/@me/channels")) == 1
+    sub = app.store.subscription(CHANNEL)
+    assert sub is not None and len(app.store.pending_digests(sub.id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "text"),
+    [
+        ("subscribe", {"url": "https://x.example/feed"}, "subscribe https://x.example/feed"),
+        ("subscribe", {"url": "two words"}, "subscribe 'two words'"),
+        ("unsubscribe", {"feed": "3"}, "unsubscribe 3"),
+        ("list", {}, "list"),
+        ("search", {"query": 'nato "south korea"'}, 'search nato "south korea"'),
+        ("digest", {}, "digest now"),
+        ("schedule", {}, "schedule"),
+        ("schedule", {"times": "off"}, "schedule off"),
+        (
+            "schedule",
+            {"times": "08:00", "timezone": "Europe/Paris", "weekdays": "mon , fri"},
+            "schedule 08:00 Europe/Paris mon,fri",
+        ),
+        ("follow", {"topic": "South Korea"}, "follow 'South Korea'"),
+        ("follow", {"topic": "O'Brien"}, "follow 'O'\"'\"'Brien'"),
+        ("follow", {"only": "on"}, "follow only on"),
+        ("follow", {}, "follow"),
+        ("unfollow", {"topic": "South Korea"}, "unfollow 'South Korea'"),
+        ("settings", {"stories": 5, "sentences": 2, "nonews": False}, "settings stories 5 sentences 2 nonews off"),
+        ("settings", {}, "settings"),
+        ("help", {"command": "schedule"}, "help schedule"),
+        ("help", {"command": None}, "help"),
+    ],
+)
+def test_each_subcommand_becomes_the_command_line_the_router_parses(
+    name: str, options: dict[str, Any], text: str
+) -> None:
+    assert command_text(name, **options) == text
