@@ -251,8 +251,22 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
     top = _Section(raw, "", {"bot", "fetch", "digest", "console", "slack", "discord", "feeds", "subscriptions"})
     base_dir = path.resolve().parent
 
-    b = top.table("bot", {"database", "timezone", "log_level", "retention_days"})
+    b = top.table("bot", {"database", "database_env", "timezone", "log_level", "retention_days"})
     database = _database_url(b.get("database", str, "sqlite:///newsbot.db"), base_dir, b.key("database"))
+    if "database_env" in b.data:
+        # a URL with a password is a secret: it comes from the environment, like the tokens
+        env = b.env_name("database_env", "NEWSBOT_DATABASE_URL")
+        from_env = os.environ.get(env, "").strip()
+        if not from_env:
+            raise ConfigError(b.key("database_env"), f"environment variable {env} is not set; export the database URL")
+        try:
+            database = _database_url(from_env, base_dir, b.key("database_env"))
+        except ConfigError:
+            raise ConfigError(
+                b.key("database_env"),
+                f"{env} does not hold a supported database URL "
+                '(use "sqlite:///file.db" or "postgresql+psycopg://user:password@host/db")',
+            ) from None
     tz = b.get("timezone", str, "UTC")
     try:
         check_timezone(tz)

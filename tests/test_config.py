@@ -133,3 +133,14 @@ def test_cli_exits_2_and_names_the_key(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert 'subscriptions[2].schedule: "25:00" is not a time of day (HH:MM)' in proc.stderr
     assert proc.stdout == ""
+
+
+def test_database_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NB_DB", "postgresql+psycopg://bot:s3cret@db.example/news")
+    s = settings_from_dict({"bot": {"database_env": "NB_DB"}}, Path("/tmp/c.toml"))
+    assert s.database_url == "postgresql+psycopg://bot:s3cret@db.example/news"
+    monkeypatch.delenv("NB_DB")
+    assert problem({"bot": {"database_env": "NB_DB"}}).startswith("bot.database_env: environment variable NB_DB")
+    monkeypatch.setenv("NB_DB", "mysql://x")
+    assert "does not hold a supported database URL" in problem({"bot": {"database_env": "NB_DB"}})
+    assert "s3cret" not in problem({"bot": {"database_env": "NB_DB"}})
