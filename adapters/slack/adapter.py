@@ -1,0 +1,319 @@
+"""SlackAdapter: the core's ChatAdapter and CommandSource for Slack, on slack_sdk's AsyncWebClient.
+
+A digest is a parent message plus one reply per story (thread_ts = the parent's ts, recorded
+by the core and handed back on resume), paced per channel and retried on 429. `start` serves
+the slash command over Socket Mode or HTTP, optionally with the multi-workspace OAuth install.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import render
+from adapters.slack.app import EVENTS_PATH, SCOPES, Managers, build_app
+from adapters.slack.posting import CHANNEL_PROBLEMS, Pacer, error_code, post_error, retry_handlers
+from bot.config import Settings, SlackSettings
+from bot.errors import ConfigError, PostError
+from bot.models import ChannelRef, Digest, DigestStory, PostedMessage
+from bot.ports import CommandHandler
+
+log = logging.getLogger(__name__)
+AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}
+
+
+@dataclass(frozen=True)
+class SlackSecrets:
+    """The secrets one mode needs; repr hides them so a logged object never shows one."""
+
+    bot_token: str | None = None
+    app_token: str | None = None
+    signing_secret: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+
+    def __repr__(self) -> str:
+        present = [k for k, v in vars(self).items() if v]
+        return f"SlackSecrets(<{', '.join(present) or 'none'} set>)"
+
+
+class SlackAdapter:
+    name = "slack"
+
+    def __init__(
+        self,
+        config: SlackSettings,
+        secrets: SlackSecrets,
+        *,
+        database_url: str | None = None,
+        retry_jitter: float = 1.0,
+        max_retries: int = 8,
+        admin_cache_seconds: float = 300.0,
+    ) -> None:
+        self.config = config
+        self._secrets = secrets
+        self.database_url = database_url
+        self.client = AsyncWebClient(
+            token=None if config.oauth else secrets.bot_token,
+            base_url=config.api_base_url,
+            retry_handlers=retry_handlers(jitter=retry_jitter, max_retries=max_retries),
+            logger=logging.getLogger("slack_sdk.web"),
+        )
+        self.pacer = Pacer(config.post_interval_seconds)
+        self.managers = Managers(config.managers, ttl=admin_cache_seconds)
+        self.installations: AsyncInstallationStore | None = None
+        self._state_store: AsyncOAuthStateStore | None = None
+        self.bolt: AsyncApp | None = None
+        self.http_port: int | None = None  # the bound port once HTTP mode is listening
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self._configured_by: dict[str, str] = {}  # channel -> the manager who last changed its news
+        self._told: set[tuple[str, str]] = set()  # (channel, error code) already told by DM
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SlackAdapter:
+        """Read the secrets the configured mode needs; a missing one is a ConfigError naming its key."""
+        s = settings.slack
+        secrets = SlackSecrets(
+            bot_token=None if s.oauth else _token(settings, "slack.bot_token_env", s.bot_token_env, "xoxb-"),
+            app_token=_token(settings, "slack.app_token_env", s.app_token_env, "xapp-") if s.mode == "socket" else None,
+            signing_secret=settings.secret("slack.signing_secret_env", s.signing_secret_env)
+            if s.mode == "http"
+            else None,
+            client_id=settings.secret("slack.client_id_env", s.client_id_env) if s.oauth else None,
+            client_secret=settings.secret("slack.client_secret_env", s.client_secret_env) if s.oauth else None,
+        )
+        if not s.oauth and _is_set(settings, "SLACK_CLIENT_ID") and _is_set(settings, "SLACK_CLIENT_SECRET"):
+            # slack-bolt reads these two by itself and then ignores the bot token
+            raise ConfigError(
+                "slack.oauth",
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, which makes slack-bolt switch to the "
+                "multi-workspace install; unset them, or set slack.oauth = true",
+            )
+        return cls(s, secrets, database_url=settings.database_url)
+
+    # --- posting (ChatAdapter) -------------------------------------------------------------
+
+    async def post_parent(self, channel: ChannelRef, digest: Digest) -> PostedMessage:
+        ts = await self._post(channel, render.parent_message(digest), None, "the digest")
+        return PostedMessage(ref=ts, thread_ref=ts)
+
+    async def post_story(
+        self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
+    ) -> PostedMessage:
+        thread = parent.thread_ref or parent.ref
+        ts = await self._post(channel, render.story_message(story, position), thread, f"story {position}")
+        return PostedMessage(ref=ts, thread_ref=thread)
+
+    async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
+        return PostedMessage(ref=await self._post(channel, render.notice_message(text), None, "a notice"))
+
+    def target(self, channel: ChannelRef) -> tuple[str | None, str]:
+        """(team id or None, channel id) from "C0123" or, for multi-workspace installs, "T0123/C0456"."""
+        team, sep, rest = channel.channel.partition("/")
+        return (team, rest) if sep else (None, team)
+
+    def channel_ref(self, team: str, channel: str) -> ChannelRef:
+        return ChannelRef("slack", f"{team}/{channel}" if self.config.oauth else channel)
+
+    async def _token_for(self, team: str | None, channel: ChannelRef) -> str | None:
+        if not self.config.oauth:
+            return None  # the client's own bot token
+        if team is None:
+            raise PostError(
+                f"{channel}: with slack.oauth on, a Slack channel is written slack:<team id>/<channel id>",
+                retryable=False,
+            )
+        store = self.installations or await self._open_installations()
+        bot = await store.async_find_bot(enterprise_id=None, team_id=team)
+        if bot is None or not bot.bot_token:
+            raise post_error("the post", str(channel), "no_installation")
+        return bot.bot_token
+
+    async def _post(self, channel: ChannelRef, message: dict[str, Any], thread_ts: str | None, what: str) -> str:
+        team, channel_id = self.target(channel)
+        token = await self._token_for(team, channel)
+        kwargs: dict[str, Any] = {
+            "channel": channel_id,
+            "text": message["text"],
+            "blocks": message["blocks"],
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        if token:
+            kwargs["token"] = token
+        code, failure = "", None
+        async with self.pacer.slot(channel.channel):
+            try:
+                response = await self.client.chat_postMessage(**kwargs)
+            except SlackApiError as exc:
+                code = error_code(exc)
+                failure = post_error(f"to post {what}", str(channel), code)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise PostError(
+                    f"could not reach Slack at {self.config.api_base_url} to post {what} in {channel}: "
+                    f"{type(exc).__name__} {exc}".rstrip(),
+                ) from None
+        if failure is not None:
+            if code in CHANNEL_PROBLEMS:
+                await self._tell_manager(channel, code, str(failure), token)
+            raise failure
+        ts = response.get("ts")
+        if not isinstance(ts, str) or not ts:
+            raise PostError(f"Slack accepted {what} in {channel} but returned no message ts")
+        return ts
+
+    def remember_manager(self, channel: ChannelRef, user: str) -> None:
+        """Called after a manager changed the channel's news: they are who hears of its problems."""
+        self._configured_by[channel.channel] = user
+
+    async def _tell_manager(self, channel: ChannelRef, code: str, message: str, token: str | None) -> None:
+        """Once per channel and problem, a DM to whoever last changed the channel's news (if anyone did)."""
+        user = self._configured_by.get(channel.channel)
+        if user is None or (channel.channel, code) in self._told:
+            return
+        self._told.add((channel.channel, code))
+        text = render.notice_message(
+            f"newsbot could not post the news digest. {message}. "
+            "Nothing is lost: the digest stays pending and is posted once this is fixed."
+        )
+        extra: dict[str, Any] = {"token": token} if token else {}
+        try:
+            # a user id as the channel posts in the app's direct messages with that user
+            await self.client.chat_postMessage(channel=user, text=text["text"], blocks=text["blocks"], **extra)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("could not tell %s about it either: %s", user, exc)
+
+    # --- commands (CommandSource) ----------------------------------------------------------
+
+    async def start(self, handle: CommandHandler) -> None:
+        """Check the token, then listen for the slash command over Socket Mode or HTTP, and return."""
+        oauth_settings = None
+        if self.config.oauth:
+            store = await self._open_installations()
+            oauth_settings = AsyncOAuthSettings(
+                client_id=self._secrets.client_id,
+                client_secret=self._secrets.client_secret,
+                scopes=list(SCOPES),
+                installation_store=store,
+                state_store=self._state_store,
+                installation_store_bot_only=True,
+            )
+        else:
+            await self._check_token()
+        self.bolt = build_app(
+            command=self.config.command,
+            client=self.client,
+            handle=handle,
+            managers=self.managers,
+            channel_ref=self.channel_ref,
+            on_change=self.remember_manager,
+            signing_secret=self._secrets.signing_secret if self.config.mode == "http" else None,
+            oauth_settings=oauth_settings,
+        )
+        if self.config.mode == "socket":
+            self._socket = AsyncSocketModeHandler(self.bolt, app_token=self._secrets.app_token)
+            # slack_sdk's connect() retries every error forever, so a bad app token would hang here
+            # silently: ask for the WebSocket URL ourselves once, and hand it over
+            self._socket.client.wss_uri = await self._socket_url()
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("Slack: listening for %s over Socket Mode", self.config.command)
+        else:
+            self._runner = web.AppRunner(self.bolt.web_app(path=EVENTS_PATH), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.config.http_host, self.config.http_port)
+            await site.start()
+            self.http_port = int(self._runner.addresses[0][1])
+            log.info(
+                "Slack: listening for %s on http://%s:%d%s%s",
+                self.config.command,
+                self.config.http_host,
+                self.http_port,
+                EVENTS_PATH,
+                " (install at /slack/install)" if self.config.oauth else "",
+            )
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            socket, self._socket = self._socket, None
+            await socket.close_async()  # type: ignore[no-untyped-call]
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def _socket_url(self) -> str:
+        try:
+            opened = await self.client.apps_connections_open(app_token=self._secrets.app_token or "")
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if code in AUTH_ERRORS:
+                raise ConfigError(
+                    "slack.app_token_env",
+                    f"Slack rejected the app-level token in ${self.config.app_token_env} ({code}); "
+                    "it needs the connections:write scope",
+                ) from None
+            raise PostError(f"could not open the Socket Mode connection: {code}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PostError(f"could not reach Slack at {self.config.api_base_url}: {exc}") from None
+        return str(opened["url"])
+
+    async def _check_token(self) -> None:
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if code in AUTH_ERRORS:
+                raise ConfigError(
+                    "slack.bot_token_env", f"Slack rejected the bot token in ${self.config.bot_token_env} ({code})"
+                ) from None
+            raise PostError(f"Slack's auth.test failed: {code}") from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise PostError(f"could not reach Slack at {self.config.api_base_url}: {exc}") from None
+        log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
+
+    async def _open_installations(self) -> AsyncInstallationStore:
+        if self.installations is None:
+            try:
+                # slack_sdk's SQLAlchemy stores import sqlalchemy.ext.asyncio, which needs greenlet
+                from adapters.slack.stores import open_stores
+            except ImportError as exc:
+                raise ConfigError(
+                    "slack.oauth",
+                    f"the multi-workspace install needs SQLAlchemy's asyncio extra ({exc.name} is missing)",
+                ) from None
+            if not self.database_url:
+                raise ConfigError("bot.database", "the Slack multi-workspace install needs the bot's database")
+            assert self._secrets.client_id is not None
+            installs, states = await asyncio.to_thread(open_stores, self.database_url, self._secrets.client_id)
+            self.installations, self._state_store = installs, states
+        return self.installations
+
+
+def _token(settings: Settings, key: str, env_name: str, prefix: str) -> str:
+    value = settings.secret(key, env_name)
+    if not value.startswith(prefix):
+        # say which kind of token is wanted, never what was found
+        raise ConfigError(key, f"${env_name} does not hold a Slack token starting with {prefix!r}")
+    return value
+
+
+def _is_set(settings: Settings, env_name: str) -> bool:
+    try:
+        settings.secret("", env_name)
+    except ConfigError:
+        return False
+    return True
