@@ -56,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     isub = ins.add_subparsers(dest="inspect_command", required=True, metavar="WHAT")
     inf = isub.add_parser("feed", parents=[common], help="fetch and parse one feed; one JSON object per article")
     inf.add_argument("target", metavar="URL_OR_PATH")
+    for kind, what in (
+        ("condense", "clean text, summary and entities"),
+        ("entities", "entity spans"),
+        ("cluster", "story labels"),
+    ):
+        isub.add_parser(kind, parents=[common], help=f"JSON Lines on stdin -> {what} as JSON Lines on stdout")
     f = sub.add_parser("feeds", parents=[common], help="add, list or remove feeds")
     fsub = f.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
     fa = fsub.add_parser("add", parents=[common], help="add a feed (checked by fetching it once)")
@@ -99,7 +105,9 @@ def _inspect(args: argparse.Namespace, settings: Settings) -> int:
         from bot.ingest.inspect import inspect_feed
 
         return asyncio.run(inspect_feed(args.target, settings, sys.stdout, sys.stderr))
-    raise AssertionError(args.inspect_command)
+    from bot.inspect_nlp import run_inspect
+
+    return run_inspect(args.inspect_command, sys.stdin, sys.stdout, sys.stderr, settings.digest)
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

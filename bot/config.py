@@ -51,6 +51,7 @@ class DigestSettings:
     cluster_hours: int = 48
     first_items: int = 3  # newest items of a newly followed feed that reach the first digest
     grace_minutes: int = 360  # a digest missed while down is still posted this long after its time
+    prefer_sources: tuple[str, ...] = ()  # feed names whose article represents a story when they carry it
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,13 @@ def _weekday(value: str) -> str | None:
     return v[:3] if v[:3] in WEEKDAYS and v in (v[:3], _LONG_WEEKDAYS[WEEKDAYS.index(v[:3])]) else None
 
 
+def _strings(sec: _Section, name: str) -> tuple[str, ...]:
+    value = sec.data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(sec.key(name), "must be a list of names")
+    return tuple(v.strip() for v in value)
+
+
 def _non_negative(sec: _Section, name: str, default: int, maximum: int) -> int:
     value: int = sec.get(name, int, default)
     if not 0 <= value <= maximum:
@@ -315,6 +323,7 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
         cluster_hours=d.positive("cluster_hours", int, DigestSettings.cluster_hours, 24 * 14),
         first_items=_non_negative(d, "first_items", DigestSettings.first_items, 50),
         grace_minutes=_non_negative(d, "grace_minutes", DigestSettings.grace_minutes, 24 * 60),
+        prefer_sources=_strings(d, "prefer_sources"),
     )
 
     c = top.table("console", {"enabled", "color"})

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.clustering import representative
 from bot.config import DigestSettings
 from bot.models import Digest, DigestStory, KeyEntity
 from bot.nlp.highlight import highlight
@@ -96,7 +97,7 @@ def story_view(
     story_id: int, articles: Sequence[StoredArticle], settings: DigestSettings, sentences: int | None = None
 ) -> DigestStory:
     """How one story reads: its most complete article, at most `sentences` long, highlighted, with its other sources."""
-    rep = max(articles, key=lambda a: (len(a.text), -a.id))
+    rep = representative(articles, settings.prefer_sources)
     summary = " ".join(rep.summary[: sentences or settings.summary_sentences]) or rep.title
     ranked = merged_entities(articles)
     keys, spans = highlight(summary, ranked, limit=settings.key_entities)

@@ -198,3 +198,19 @@ def test_markup_to_line() -> None:
     assert markup_to_line("Moving &lt;a href=&quot;x&quot;&gt;here&lt;/a&gt;") == "Moving here"  # double-escaped
     assert markup_to_line("AT&T results") == "AT&T results"
     assert markup_to_line("5 < 6 and 7 > 3") == "5 < 6 and 7 > 3"
+
+
+def test_extract_article_keeps_the_story_and_drops_page_chrome() -> None:
+    from bot.ingest.clean import extract_article
+
+    body = " ".join(f"The council met on day {i} to discuss the new harbour bridge and its cost." for i in range(12))
+    page = (
+        "<html><head><title>Bridge</title></head><body><nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
+        f"<article><h1>Council backs harbour bridge</h1><p>{body}</p><p>Share this:</p></article>"
+        "<footer><p>Sign up for our newsletter to get updates in your inbox</p>"
+        "<p>© 2026 Harbor Ledger. All rights reserved.</p></footer></body></html>"
+    )
+    text = extract_article(page, "https://harborledger.example/bridge")
+    assert "harbour bridge and its cost" in text
+    assert "newsletter" not in text and "All rights reserved" not in text and "Share this" not in text
+    assert extract_article("", None) == ""

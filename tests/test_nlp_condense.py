@@ -154,3 +154,17 @@ def test_seed_article_pipeline() -> None:
     marked = {joined[s.start : s.end] for s in spans}
     assert "North Atlantic Treaty Organization" in marked  # highlighted as NATO's alias
     assert [s.start for s in spans] == sorted(s.start for s in spans)
+
+
+def test_one_sentence_summary_prefers_the_central_sentence_over_a_scene_setting_opening() -> None:
+    from bot.nlp.condense import condense
+
+    text = (
+        "It was a cold morning in the village when the first lorries arrived. "
+        "The government will close the Ridgeway coal mine next year, the energy minister said on Monday. "
+        "The mine employs 400 people and closing it is part of the government plan to end coal power. "
+        "Unions said the coal mine closure would hurt the region."
+    )
+    assert condense("", text, max_sentences=1) == [
+        "The government will close the Ridgeway coal mine next year, the energy minister said on Monday."
+    ]

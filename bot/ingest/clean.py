@@ -352,9 +352,7 @@ def extract_article(html: str, url: str | None = None) -> str:
     except ImportError:
         return clean_content(html)
     try:
-        text = trafilatura.extract(
-            html, url=url, include_comments=False, include_tables=False, favor_precision=True
-        )
+        text = trafilatura.extract(html, url=url, include_comments=False, include_tables=False, favor_precision=True)
     except Exception:  # a parser crash on one hostile page must not stop a poll
         text = None
     return strip_boilerplate(_plain_to_paragraphs(text)) if text else clean_content(html)

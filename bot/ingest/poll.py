@@ -67,7 +67,10 @@ async def poll_feeds(
     def story_index() -> StoryIndex:
         nonlocal index  # built on first use: a pass of 304s needs no clustering candidates
         if index is None:
-            index = StoryIndex(store.cluster_candidates(now - timedelta(hours=settings.digest.cluster_hours)))
+            index = StoryIndex(
+                store.cluster_candidates(now - timedelta(hours=settings.digest.cluster_hours)),
+                window_hours=settings.digest.cluster_hours,
+            )
         return index
 
     results: list[tuple[int, dict[str, Any]]] = []

@@ -7,13 +7,17 @@ weak (datelines, questions, stubs) it falls back to word-overlap centrality. Pur
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 
 from bot.nlp.sentences import split_sentences
 
 _MIN_WORDS = 4
 _HEADLINE_OVERLAP = 0.7  # share of a sentence's content words already in the title
 _LEAD_WINDOW = 3  # eligible sentences past the budget still worth trying in lead mode
+_ONE_SENTENCE_WINDOW = 5
+_POSITION_DECAY = 0.05
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _ENDS_LIKE_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*$")
 _STOP_WORDS = """a an the and or but of to in on at for by with from as is are was were be been has have had it its
@@ -40,6 +44,13 @@ def condense(title: str, text: str, *, max_sentences: int = 3, max_chars: int = 
     if _weak_lead(sentences, title_words):
         central = _by_centrality(sentences, eligible)
         chosen = _fit(sentences, central, max_sentences, max_chars, window=len(central))
+    elif max_sentences == 1:
+        # One sentence must carry the story, and openings are often scene-setting: the most
+        # central of the first few eligible sentences, with a mild preference for earlier ones.
+        head = eligible[:_ONE_SENTENCE_WINDOW]
+        scores = _centrality_scores(sentences, eligible)
+        order = sorted(head, key=lambda i: (-(scores[i] * (1 - _POSITION_DECAY * head.index(i))), i))
+        chosen = _fit(sentences, order + eligible[len(head) :], 1, max_chars, window=len(eligible))
     else:
         chosen = _fit(sentences, eligible, max_sentences, max_chars, window=max_sentences + _LEAD_WINDOW)
     return [sentences[i] for i in sorted(chosen)]
@@ -102,3 +113,18 @@ def _by_centrality(sentences: list[str], candidates: list[int]) -> list[int]:
 
     prose = [i for i in candidates if not sentences[i].rstrip("\"'”’)] ").endswith("?")] or candidates
     return sorted(prose, key=lambda i: (-centrality(i), i))
+
+
+def _centrality_scores(sentences: list[str], candidates: list[int]) -> dict[int, float]:
+    """Each candidate's cosine with the whole text's content-word counts (itself left out)."""
+    bags = {i: Counter(w.lower()[:5] for w in _words(sentences[i]) if w.lower() not in _STOP) for i in candidates}
+    total: Counter[str] = Counter()
+    for bag in bags.values():
+        total.update(bag)
+    scores = {}
+    for i, bag in bags.items():
+        rest = total - bag
+        dot = sum(n * rest[w] for w, n in bag.items())
+        norm = math.sqrt(sum(n * n for n in bag.values())) * math.sqrt(sum(n * n for n in rest.values()))
+        scores[i] = dot / norm if norm else 0.0
+    return scores

@@ -116,7 +116,9 @@ _TITLES = _words(
     king queen prince princess pope cardinal bishop archbishop sheikh emir sultan spokesman spokeswoman
     spokesperson coach manager striker midfielder defender goalkeeper mr mr. mrs mrs. ms ms. dr dr. prof
     prof. professor sir dame lord lady ceo chief executive officer leader commissioner envoy gov gov. mp
-    speaker"""
+    speaker teacher headteacher principal forecaster meteorologist organiser organizer librarian economist
+    analyst researcher scientist actor actress singer rapper lawyer attorney nurse doctor farmer owner founder
+    co-founder chef artist designer historian councillor councilor curator"""
 )
 _TITLE_MODIFIERS = _words(
     """prime foreign defence defense interior finance deputy vice former acting assistant attorney general
@@ -127,7 +129,8 @@ _TITLE_MODIFIERS = _words(
 # Core titles that may stand alone before a name; modifiers alone are not titles ("General Motors").
 _CORE_TITLES = _TITLES - {"general", "chief", "executive", "officer", "leader", "justice", "sir", "lady", "lord"}
 _TEMPORAL = _words(
-    """monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+    """monday tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays fridays
+    saturdays sundays january february march april may june july
     august september october november december jan jan. feb feb. mar mar. apr apr. jun jun. jul jul. aug aug.
     sep sep. sept sept. oct oct. nov nov. dec dec. christmas easter"""
 )
@@ -149,7 +152,7 @@ _COMMON = _words(
     is are was were be been being has have had do does did will would can could may might must shall should
     read also spread leave reply share subscribe related advertisement photo video watch click sign
     mr mrs ms dr let get make take see look why men women attendance division result results total net fax
-    add fall score scores standings"""
+    add fall score scores standings head chief"""
 )
 _KNOWN_ORGS = _words(
     """reuters microsoft google alphabet apple amazon facebook meta twitter tesla boeing airbus toyota samsung

@@ -1,0 +1,400 @@
+"""News intelligence quality: summaries, entities, clustering and boilerplate on ../shared/data dev sets.
+
+Everything goes through `bot.inspect_nlp` (the `newsbot inspect` commands) and is scored with
+../shared/data/tools; every figure is printed next to its baselines measured in the same run.
+Needs `pip install rouge-score` (summaries) and optionally trafilatura (full-text extraction).
+
+    python benchmarks/quality.py [--only summaries,entities,clusters,boilerplate,speed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import io
+import json
+import logging
+import random
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(DATA / "tools"))
+
+from bot.config import DigestSettings  # noqa: E402
+from bot.inspect_nlp import run_inspect  # noqa: E402
+
+SETTINGS = DigestSettings()
+SHUFFLES = 5  # ECB+ orders averaged: one online order can be lucky or unlucky
+
+
+def inspect(kind: str, rows: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], float]:
+    """Run one inspection command over rows; (output rows, seconds)."""
+    inp = io.StringIO("".join(json.dumps(r) + "\n" for r in rows))
+    out, err = io.StringIO(), io.StringIO()
+    started = time.perf_counter()
+    code = run_inspect(kind, inp, out, err, SETTINGS)
+    seconds = time.perf_counter() - started
+    if code:
+        raise SystemExit(f"inspect {kind} failed: {err.getvalue()}")
+    return [json.loads(line) for line in out.getvalue().splitlines()], seconds
+
+
+def _rouge(gold: Path, pred: dict[str, list[str]] | None, lead: int = 0) -> dict[str, float]:
+    import score_nlp
+
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        for ident, sents in (pred or {}).items():
+            f.write(json.dumps({"id": ident, "summary": "\n".join(sents)}) + "\n")
+    args = argparse.Namespace(gold=str(gold), pred=f.name if pred is not None else None, lead=lead, bootstrap=0)
+    res: dict[str, float] = score_nlp.cmd_rouge(args)["f1"]
+    return res
+
+
+def _fmt_rouge(r: dict[str, float]) -> str:
+    return f"R-1 {r['rouge1']:5.2f}  R-2 {r['rouge2']:5.2f}  R-Lsum {r['rougeLsum']:5.2f}"
+
+
+def summaries() -> None:
+    import score_nlp
+
+    print("== Summaries (ROUGE F1 x100, rouge-score 0.1.2 with stemmer, via tools/score_nlp.py)")
+    for name, sentences in (("cnndm_dev.jsonl", 3), ("xsum_dev.jsonl", 1)):
+        path = DATA / "nlp" / name
+        gold = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+        is_xsum = "summary" in gold[0]
+        rows = [
+            {
+                "id": g["id"],
+                "title": "",
+                "text": score_nlp.clean_xsum_article(g["article"]) if is_xsum else g["article"],
+                "sentences": sentences,
+            }
+            for g in gold
+        ]
+        out, seconds = inspect("condense", rows)
+        ours = _rouge(path, {str(o["id"]): o["summary"] for o in out})
+        lead = _rouge(path, None, lead=sentences)
+        print(f"  {name} ({len(gold)} articles, {sentences} sentence(s))")
+        print(f"    newsbot condense        {_fmt_rouge(ours)}   {1000 * seconds / len(rows):.2f} ms/article")
+        print(f"    baseline Lead-{sentences} (naive) {_fmt_rouge(lead)}")
+
+
+def _conll_docs(path: Path) -> list[list[list[tuple[str, str]]]]:
+    """Documents -> sentences -> (word, tag); in this copy -DOCSTART- ends its document."""
+    docs: list[list[list[tuple[str, str]]]] = [[]]
+    cur: list[tuple[str, str]] = []
+    for line in path.open(encoding="utf-8"):
+        if not line.strip() or line.startswith("-DOCSTART-"):
+            if cur:
+                docs[-1].append(cur)
+            cur = []
+            if line.startswith("-DOCSTART-") and docs[-1]:
+                docs.append([])
+            continue
+        parts = line.split()
+        cur.append((parts[0], parts[-1]))
+    if cur:
+        docs[-1].append(cur)
+    return [d for d in docs if d]
+
+
+def _tags_from_spans(words: list[str], ents: list[dict[str, Any]]) -> list[str]:
+    """IOB2 tags for space-joined words from character spans (a token is in the entity it overlaps)."""
+    starts, pos = [], 0
+    for w in words:
+        starts.append(pos)
+        pos += len(w) + 1
+    tags = ["O"] * len(words)
+    for e in ents:
+        inside = [i for i, s in enumerate(starts) if s < e["end"] and s + len(words[i]) > e["start"]]
+        for k, i in enumerate(inside):
+            if tags[i] == "O":
+                tags[i] = ("B-" if k == 0 else "I-") + e["label"]
+    return tags
+
+
+def _ner_score(gold_path: Path, pred_tags: list[list[str]], sents: list[list[tuple[str, str]]]) -> dict[str, Any]:
+    import score_nlp
+
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        for sent, tags in zip(sents, pred_tags, strict=True):
+            f.writelines(f"{w} {t}\n" for (w, _), t in zip(sent, tags, strict=True))
+            f.write("\n")
+    res: dict[str, Any] = score_nlp.cmd_ner(argparse.Namespace(gold=str(gold_path), pred=f.name))
+    return res
+
+
+_CAPS_RUN = re.compile(r"[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*)*")
+
+
+def entities() -> None:
+    print("== Entities (CoNLL-2003 dev, tools/score_nlp.py ner; spans mapped back to the gold tokens)")
+    path = DATA / "nlp" / "conll2003_dev.txt"
+    docs = _conll_docs(path)
+    sents = [s for d in docs for s in d]
+    # Whole documents, one sentence per line, so that "Jenssen" can resolve to "Stian Jenssen".
+    rows = [{"id": i, "text": "\n".join(" ".join(w for w, _ in s) for s in d)} for i, d in enumerate(docs)]
+    out, seconds = inspect("entities", rows)
+    tokens = sum(len(s) for s in sents)
+    pred = []
+    for d, o in zip(docs, out, strict=True):
+        offset = 0
+        for s in d:
+            text_len = len(" ".join(w for w, _ in s))
+            local = [
+                {**e, "start": e["start"] - offset, "end": e["end"] - offset}
+                for e in o["entities"]
+                if offset <= e["start"] < offset + text_len
+            ]
+            pred.append(_tags_from_spans([w for w, _ in s], local))
+            offset += text_len + 1
+    ours = _ner_score(path, pred, sents)
+    # Baseline: every capitalised run not opening the sentence is one ORG (the label CoNLL uses most for unknowns).
+    base = []
+    for s in sents:
+        text = " ".join(w for w, _ in s)
+        spans = [
+            {"start": m.start(), "end": m.end(), "label": "ORG"} for m in _CAPS_RUN.finditer(text) if m.start() > 0
+        ]
+        base.append(_tags_from_spans([w for w, _ in s], spans))
+    baseline = _ner_score(path, base, sents)
+    for name, r in (("newsbot heuristic", ours), ("baseline capitalised runs", baseline)):
+        print(
+            f"  {name:26s} strict P {r['P']:5.1f} R {r['R']:5.1f} F1 {r['F1']:5.1f}  "
+            f"overlap F1 {r['F1_lenient_overlap']:5.1f}  per type {r['per_type_F1']}"
+        )
+    print(f"  tokens/s: {tokens / seconds:,.0f} ({tokens} tokens, {seconds:.2f} s, through inspect entities)")
+    seed = _seed_article()
+    if seed:
+        out, _ = inspect("condense", [seed])
+        print(f"  seed article key entities: {out[0]['key_entities']}")
+
+
+def _seed_article() -> dict[str, Any] | None:
+    import feedparser
+
+    for feed in sorted((ROOT / "examples" / "feeds").glob("*.xml")):
+        for entry in feedparser.parse(feed.read_bytes()).entries:
+            if "NATO" in entry.get("title", ""):
+                text = entry.get("content", [{}])[0].get("value") or entry.get("summary", "")
+                return {"id": "seed", "title": entry["title"], "text": text}
+    return None
+
+
+def _ecb() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    with gzip.open(DATA / "dedupe/ecb_plus_dev/docs.jsonl.gz", "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    arts = []
+    for r in rows:
+        first, _, rest = r["text"].partition("\n")
+        arts.append({"id": r["doc_id"], "title": first, "text": rest, "source": r["doc_id"], "url": ""})
+    return arts, {r["doc_id"]: r["story_id"] for r in rows}
+
+
+def _uci() -> tuple[list[dict[str, Any]], dict[str, str]]:
+    with gzip.open(
+        DATA / "dedupe/uci_news_aggregator/uci_news_aggregator_first6366.csv.gz", "rt", encoding="utf-8"
+    ) as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["TIMESTAMP"]))
+    arts = [
+        {
+            "id": r["ID"],
+            "title": r["TITLE"],
+            "text": "",
+            "url": r["URL"],
+            "source": r["PUBLISHER"],
+            "published": datetime.fromtimestamp(int(r["TIMESTAMP"]) / 1000, UTC).isoformat(),
+        }
+        for r in rows
+    ]
+    return arts, {r["ID"]: r["STORY"] for r in rows}
+
+
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "at",
+        "by",
+        "with",
+        "from",
+        "as",
+        "it",
+        "its",
+        "be",
+        "has",
+        "have",
+    ]
+)
+
+
+def _word_overlap(arts: list[dict[str, Any]], threshold: float, lead_only: bool) -> dict[str, int]:
+    """Baseline: greedy leader clustering at stop-word-filtered token Jaccard >= threshold."""
+    leaders: list[tuple[set[str], int]] = []
+    pred = {}
+    for a in arts:
+        text = a["title"] if lead_only else a["title"] + " " + a["text"]
+        words = {w for w in re.findall(r"\w+", text.lower()) if w not in _STOP}
+        best, best_j = None, threshold
+        for lw, label in leaders:
+            j = len(words & lw) / (len(words | lw) or 1)
+            if j >= best_j:
+                best, best_j = label, j
+        if best is None:
+            best = len(leaders)
+            leaders.append((words, best))
+        pred[a["id"]] = best
+    return pred
+
+
+def _scores(gold: dict[str, str], pred: dict[str, Any]) -> tuple[float, float]:
+    import metrics
+
+    return metrics.bcubed(gold, pred)["f1"], metrics.pairwise_prf(gold, pred)["f1"]
+
+
+def clusters() -> None:
+    print("== Clustering (B-cubed F1 / pairwise F1, tools/metrics.py; one configuration for both sets)")
+    arts, gold = _ecb()
+    ours, base, base_topic = [], [], []
+    for seed in range(SHUFFLES):
+        order = arts[:]
+        random.Random(seed).shuffle(order)
+        out, _ = inspect("cluster", order)
+        ours.append(_scores(gold, {o["id"]: o["story"] for o in out}))
+        base.append(_scores(gold, _word_overlap(order, 0.3, lead_only=True)))
+    topic = {a["id"]: a["id"].split("_")[0] for a in arts}
+    base_topic.append(_scores(gold, topic))
+
+    def mean(xs: list[tuple[float, float]]) -> str:
+        b = sum(x[0] for x in xs) / len(xs)
+        p = sum(x[1] for x in xs) / len(xs)
+        return f"B3 F1 {b:.3f}  pairwise F1 {p:.3f}"
+
+    print(f"  ecb_plus_dev ({len(arts)} articles, mean of {SHUFFLES} shuffled orders)")
+    print(f"    newsbot StoryIndex            {mean(ours)}   (per order: {[f'{b:.3f}/{p:.3f}' for b, p in ours]})")
+    print(f"    baseline lead word overlap    {mean(base)}")
+    print(f"    baseline one story per topic  {mean(base_topic)}  (merging each topic's two events)")
+    arts, gold = _uci()
+    out, seconds = inspect("cluster", arts)
+    print(f"  uci_news_aggregator ({len(arts)} headlines in time order, {seconds:.1f} s through inspect cluster)")
+    print(f"    newsbot StoryIndex            {mean([_scores(gold, {o['id']: o['story'] for o in out})])}")
+    print(f"    baseline word Jaccard >= 0.3  {mean([_scores(gold, _word_overlap(arts, 0.3, lead_only=True))])}")
+
+
+def boilerplate() -> None:
+    import metrics
+
+    from bot.ingest.clean import clean_content, extract_article, html_to_text
+
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)  # it logs each page it discards
+    print("== Boilerplate (trafilatura_eval subset: must-keep kept / must-drop dropped, tools/metrics.py)")
+    folder = DATA / "boilerplate" / "trafilatura_eval"
+    evaldata = json.loads((folder / "evaldata_subset.json").read_text(encoding="utf-8"))
+    systems = {
+        "all visible text (baseline)": html_to_text,
+        "newsbot cleaner (feed mode)": clean_content,
+        "newsbot extract_article (full-text mode)": lambda h: extract_article(h, None),
+    }
+    for name, fn in systems.items():
+        tp = fp = fn_ = tn = 0
+        started = time.perf_counter()
+        for key, entry in evaldata.items():
+            with gzip.open(folder / "html" / (entry["file"] + ".gz"), "rt", encoding="utf-8", errors="replace") as f:
+                html = f.read()
+            url = key if key.startswith("http") else None
+            text = extract_article(html, url) if "extract" in name else fn(html)
+            a, b, c, d = metrics.snippet_counts(entry.get("with", []), entry.get("without", []), text)
+            tp, fp, fn_, tn = tp + a, fp + b, fn_ + c, tn + d
+        ms = 1000 * (time.perf_counter() - started) / len(evaldata)
+        print(
+            f"  {name:42s} must-keep kept {tp}/{tp + fn_} ({tp / (tp + fn_):.1%})  "
+            f"must-drop dropped {tn}/{tn + fp} ({tn / (tn + fp):.1%})  {ms:.1f} ms/page"
+        )
+
+
+def speed() -> None:
+    from bot.clustering import StoryIndex
+    from bot.enrich import Enriched, cluster_features
+    from bot.nlp.condense import condense
+    from bot.nlp.entities import rank_entities
+    from bot.nlp.fingerprint import content_hash
+
+    print("== Speed (per article, no I/O)")
+    gold = [json.loads(line) for line in (DATA / "nlp" / "cnndm_dev.jsonl").open(encoding="utf-8")]
+    arts, _ = _uci()
+    pool = [sent for g in gold for sent in re.split(r"(?<=[.!?])\s+", g["article"]) if len(sent) > 40]
+    rnd = random.Random(0)
+    # 10,000 distinct articles: a UCI headline and six sentences drawn from the CNN/DM pool.
+    docs = [(arts[i % len(arts)]["title"], " ".join(rnd.sample(pool, 6))) for i in range(10_000)]
+    started = time.perf_counter()
+    for title, body in docs[:1000]:
+        condense(title, body, max_sentences=3, max_chars=600)
+    t_condense = (time.perf_counter() - started) / 1000
+    started = time.perf_counter()
+    feats = [Enriched([], [], content_hash(body), cluster_features(title, body, None)) for title, body in docs]
+    t_feat = (time.perf_counter() - started) / len(docs)
+    index = StoryIndex(())
+    started = time.perf_counter()
+    stories = 0
+    for info in feats:
+        if index.assign(info, stories) == stories:
+            stories += 1
+    t_cluster = time.perf_counter() - started
+    started = time.perf_counter()
+    for title, body in docs[:300]:
+        rank_entities(title, body)
+    t_ent = (time.perf_counter() - started) / 300
+    print(
+        f"  condense {1000 * t_condense:.2f} ms + cluster features {1000 * t_feat:.2f} ms "
+        f"+ clustering {1000 * t_cluster / len(docs):.2f} ms = "
+        f"{1000 * (t_condense + t_feat + t_cluster / len(docs)):.2f} ms/article"
+    )
+    print(
+        f"  10,000 articles clustered incrementally in {t_cluster:.2f} s ({stories} stories); "
+        f"features {t_feat * len(docs):.2f} s"
+    )
+    print(f"  entity extraction + ranking (reported separately): {1000 * t_ent:.2f} ms/article")
+
+
+def main() -> None:
+    parts = {
+        "summaries": summaries,
+        "entities": entities,
+        "clusters": clusters,
+        "boilerplate": boilerplate,
+        "speed": speed,
+    }
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", default=",".join(parts), help="comma-separated: " + ", ".join(parts))
+    args = ap.parse_args()
+    if not DATA.is_dir():
+        raise SystemExit(f"{DATA} is missing: this benchmark reads the shared data in place")
+    for name in args.only.split(","):
+        parts[name.strip()]()
+
+
+if __name__ == "__main__":
+    main()

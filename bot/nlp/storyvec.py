@@ -1,0 +1,76 @@
+"""Story features of one article for same-story clustering: weighted content terms and names.
+
+Computed once per article at store time and kept as plain JSON (term -> log-scaled frequency), so
+the clustering index can weight them by the document frequencies it sees. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from bot.nlp.condense import _STOP
+
+# Headlines carry the story: their terms count twice (measured on ECB+ and UCI dev).
+TITLE_WEIGHT = 2.0
+MAX_TERMS = 80
+MAX_NAMES = 30
+# Event identity sits in the lead; later paragraphs drift into background shared by similar events.
+LEAD_WORDS = 400
+_NAME_SCAN_CHARS = 4000
+
+_EXTRA_STOP_WORDS = """s t mr mrs ms just more most one two new over up out like now get got also it's ve re ll d m
+said says say told tell according reported report reports news"""
+_EXTRA_STOP = frozenset(_EXTRA_STOP_WORDS.split())
+_STOPS = _STOP | _EXTRA_STOP
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# Capitalised words after a lower-case word or comma are names, not sentence openers; title-case
+# headlines are skipped on purpose (every word is capitalised there).
+_NAME = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][\w'’-]*(?: (?:[A-Z][\w'’-]*|of|de|van|von|al))*")
+_SUFFIXES = ("ings", "ing", "ies", "es", "ed", "s")
+
+
+@dataclass(frozen=True)
+class StoryFeatures:
+    terms: dict[str, float]  # stemmed content word -> 1 + log(weighted count)
+    names: dict[str, float]  # lower-cased name word -> 1 + log(count)
+
+
+def _stem(word: str) -> str:
+    # A crude suffix strip is enough to join "rescues"/"rescued"; exactness does not matter here.
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _terms(text: str, limit: int | None = None) -> list[str]:
+    out = []
+    for n, w in enumerate(_WORD.finditer(text)):
+        if limit is not None and n >= limit:
+            break
+        low = w.group().lower().replace("’", "'")
+        if len(low) > 1 and low not in _STOPS:
+            out.append(_stem(low))
+    return out
+
+
+def story_features(title: str, text: str) -> StoryFeatures:
+    counts: dict[str, float] = defaultdict(float)
+    for t in _terms(title):
+        counts[t] += TITLE_WEIGHT
+    for t in _terms(text, LEAD_WORDS):
+        counts[t] += 1
+    names: Counter[str] = Counter()
+    for m in _NAME.finditer(text[:_NAME_SCAN_CHARS]):
+        for w in m.group().split():
+            low = w.lower()
+            if w[0].isupper() and low not in _STOPS:
+                names[low] += 1
+    terms = sorted(((t, 1.0 + math.log(c)) for t, c in counts.items()), key=lambda kv: (-kv[1], kv[0]))
+    return StoryFeatures(
+        terms={t: round(w, 3) for t, w in terms[:MAX_TERMS]},
+        names={t: round(1.0 + math.log(c), 3) for t, c in names.most_common(MAX_NAMES)},
+    )

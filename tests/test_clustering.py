@@ -1,0 +1,98 @@
+"""StoryIndex: exact copies, near copies, same story from other outlets, time window, old rows."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clustering import StoryIndex, representative
+from bot.enrich import Enriched, cluster_features, parse_features
+from bot.nlp.fingerprint import content_hash, sketch
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+T0 = datetime(2026, 7, 3, 9, tzinfo=UTC)
+
+QUAKE_A = (
+    "Strong earthquake shakes northern Chile",
+    "A magnitude 6.8 earthquake struck near the Chilean port of Iquique on Tuesday, damaging roads and "
+    "cutting power to thousands of homes, officials in Tarapaca said. President Gabriel Boric said the "
+    "navy had lifted a brief tsunami alert.",
+)
+QUAKE_A2 = (
+    "Chile quake: power cut in Iquique, tsunami alert lifted",
+    "Thousands of homes around Iquique lost power after a magnitude 6.8 quake hit northern Chile. The navy "
+    "lifted its tsunami alert within an hour, President Gabriel Boric said, and Tarapaca officials reported "
+    "damaged roads.",
+)
+QUAKE_B = (
+    "Earthquake hits central Italy",
+    "A magnitude 5.1 earthquake struck near the Italian town of Norcia in Umbria on Sunday, cracking church "
+    "walls. The civil protection agency said Fabrizio Curcio had sent teams to check schools.",
+)
+
+
+def info(title: str, text: str, published: datetime | None = T0) -> Enriched:
+    return Enriched([], [], content_hash(text or title), cluster_features(title, text, published))
+
+
+def test_same_story_joins_and_a_similar_event_does_not() -> None:
+    index = StoryIndex(())
+    assert index.assign(info(*QUAKE_A), 0) == 0
+    assert index.assign(info(*QUAKE_B), 1) == 1
+    assert index.find(info(*QUAKE_A2)) == 0
+
+
+def test_exact_copy_joins_by_content_hash_whatever_the_title() -> None:
+    index = StoryIndex(())
+    index.add(7, info(*QUAKE_A))
+    assert index.find(info("Another headline", QUAKE_A[1])) == 7
+
+
+def test_time_window_keeps_old_stories_apart() -> None:
+    index = StoryIndex((), window_hours=48)
+    index.add(1, info(*QUAKE_A, published=T0))
+    assert index.find(info(*QUAKE_A2, published=T0 + timedelta(hours=72))) is None
+    assert index.find(info(*QUAKE_A2, published=T0 + timedelta(hours=20))) == 1
+    assert index.find(info(*QUAKE_A2, published=None)) == 1  # no date: no window
+
+
+def test_built_from_stored_candidates_new_and_legacy() -> None:
+    stored = info(*QUAKE_A).shingles
+    legacy = sketch(QUAKE_B[1])  # rows written before features were stored: a bare sketch list
+    index = StoryIndex([(3, "h1", json.loads(json.dumps(stored)), T0), (4, "h2", legacy, None)])
+    assert index.find(info(*QUAKE_A2)) == 3
+    assert index.find(info("Italy quake", QUAKE_B[1] + " Update.")) == 4  # near copy by sketch
+    assert parse_features(None) == ([], None, None)
+
+
+def test_representative_is_most_complete_unless_a_source_is_preferred() -> None:
+    class A:
+        def __init__(self, id: int, text: str, source: str) -> None:
+            self.id, self.text, self.source = id, text, source
+
+    arts = [A(1, "short", "Wire"), A(2, "much longer text", "Ledger")]
+    assert representative(arts).id == 2
+    assert representative(arts, ["wire"]).id == 1
+    assert representative(arts, ["Nobody"]).id == 2
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data (the shared evaluation data)")
+def test_ecb_plus_dev_event_stories_in_shuffled_order() -> None:
+    sys.path.insert(0, str(SHARED / "tools"))
+    import metrics
+
+    with gzip.open(SHARED / "dedupe/ecb_plus_dev/docs.jsonl.gz", "rt", encoding="utf-8") as f:
+        rows = [json.loads(x) for x in f]
+    random.Random(1).shuffle(rows)
+    index, pred = StoryIndex(()), {}
+    for r in rows:
+        first, _, rest = r["text"].partition("\n")
+        pred[r["doc_id"]] = index.assign(info(first, rest, None), len(pred))
+    gold = {r["doc_id"]: r["story_id"] for r in rows}
+    assert metrics.bcubed(gold, pred)["f1"] >= 0.8
