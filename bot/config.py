@@ -93,6 +93,7 @@ class DiscordSettings:
 class FeedConfig:
     url: str  # http(s) URL, or an absolute local path when local files are allowed
     name: str | None = None
+    full_text: bool = False  # fetch each new item's page: for feeds that carry only teasers
 
 
 @dataclass(frozen=True)
@@ -508,7 +509,7 @@ def _feeds(top: _Section, base_dir: Path, allow_local: bool) -> tuple[FeedConfig
     feeds: list[FeedConfig] = []
     seen: set[str] = set()
     for path, item in _array_of_tables(top, "feeds"):
-        sec = _Section(item, path, {"url", "name"})
+        sec = _Section(item, path, {"url", "name", "full_text"})
         if "url" not in item:
             raise ConfigError(sec.key("url"), "is missing; every [[feeds]] entry needs a url")
         try:
@@ -518,7 +519,7 @@ def _feeds(top: _Section, base_dir: Path, allow_local: bool) -> tuple[FeedConfig
         if url in seen:
             raise ConfigError(sec.key("url"), f'"{url}" is listed twice')
         seen.add(url)
-        feeds.append(FeedConfig(url=url, name=sec.get("name", str, None)))
+        feeds.append(FeedConfig(url=url, name=sec.get("name", str, None), full_text=sec.get("full_text", bool, False)))
     return tuple(feeds)
 
 

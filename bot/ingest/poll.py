@@ -8,6 +8,8 @@ report and logged. Pausing and resuming a feed put a notice for each subscribed 
 from __future__ import annotations
 
 import asyncio
+import codecs
+import dataclasses
 import hashlib
 import logging
 import time
@@ -22,6 +24,7 @@ from bot.config import Settings
 from bot.enrich import enrich
 from bot.errors import FeedError
 from bot.ingest import schedule
+from bot.ingest.clean import extract_article
 from bot.ingest.fetch import MAX_REDIRECTS, Fetcher, FetchResult, HTTPStatusError
 from bot.ingest.parse import parse_feed
 from bot.ingest.urls import canonical_url
@@ -77,7 +80,11 @@ async def poll_feeds(
     # Parsing is CPU-bound; one worker thread keeps the event loop (and every other fetch's
     # timeout) running meanwhile, and parses one feed at a time as the readers do.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-parse") as parser:
-        tasks = [asyncio.ensure_future(_fetch(fetcher, t.feed, now, parser)) for t in targets]
+        full_text = {fc.url for fc in settings.feeds if fc.full_text}
+        tasks = [
+            asyncio.ensure_future(_fetch(fetcher, t.feed, now, parser, store if t.feed.url in full_text else None))
+            for t in targets
+        ]
         try:
             # Stored in feed order, so which copy of a shared article is kept and how stories
             # form does not depend on which server answered first.
@@ -94,7 +101,9 @@ async def poll_feeds(
     return report
 
 
-async def _fetch(fetcher: Fetcher, feed: FeedRow, now: datetime, parser: ThreadPoolExecutor) -> _Fetched:
+async def _fetch(
+    fetcher: Fetcher, feed: FeedRow, now: datetime, parser: ThreadPoolExecutor, full_text_store: Store | None = None
+) -> _Fetched:
     try:
         result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         if result.status == 304 or result.body is None:
@@ -106,9 +115,49 @@ async def _fetch(fetcher: Fetcher, feed: FeedRow, now: datetime, parser: ThreadP
         parsed = await asyncio.get_running_loop().run_in_executor(
             parser, lambda: parse_feed(body, url=url, now=now, headers=headers)
         )
+        if full_text_store is not None:
+            parsed = await _with_full_text(fetcher, full_text_store, feed, parsed, parser)
         return _Fetched(result, body_hash, parsed)
     except Exception as exc:  # kept and reported per feed, in order
         return _Fetched(error=exc)
+
+
+FULL_TEXT_PAGES_PER_PASS = 20  # a feed that suddenly lists hundreds of new items is read over several passes
+
+
+async def _with_full_text(
+    fetcher: Fetcher, store: Store, feed: FeedRow, parsed: ParsedFeed, parser: ThreadPoolExecutor
+) -> ParsedFeed:
+    """Replace new items' teaser text by their article page's main text (through the same guarded fetcher)."""
+    loop = asyncio.get_running_loop()
+    items = []
+    pages = 0
+    for item in parsed.items:
+        new = item.url and not store.known_article(feed.id, item.guid, canonical_url(item.url))
+        if new and item.url and pages < FULL_TEXT_PAGES_PER_PASS:
+            pages += 1
+            try:
+                page = await fetcher.fetch(item.url)
+                html = (page.body or b"").decode(_charset(page.headers), "replace")
+                text = await loop.run_in_executor(parser, extract_article, html, page.url)
+                if len(text) > len(item.text):
+                    item = dataclasses.replace(item, text=text)
+            except FeedError as exc:  # the feed's own teaser is still worth posting
+                log.info("full text of %s not fetched, keeping the teaser: %s", item.url, exc.problem)
+        items.append(item)
+    return dataclasses.replace(parsed, items=tuple(items))
+
+
+def _charset(headers: dict[str, str] | None) -> str:
+    content_type = (headers or {}).get("content-type", "")
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            try:
+                return codecs.lookup(value.strip('"')).name
+            except LookupError:
+                break
+    return "utf-8"
 
 
 def _settle(
