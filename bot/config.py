@@ -313,6 +313,7 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
             "cluster_hours",
             "first_items",
             "grace_minutes",
+            "prefer_sources",
         },
     )
     digest = DigestSettings(

@@ -40,10 +40,15 @@ def feed(base: str) -> str:
 async def site() -> AsyncIterator[str]:
     app = web.Application()
     holder: dict[str, str] = {}
-    app.router.add_get(
-        "/feed.xml", lambda r: web.Response(text=feed(holder["base"]), content_type="application/rss+xml")
-    )
-    app.router.add_get("/ferry", lambda r: web.Response(text=ARTICLE, content_type="text/html", charset="utf-8"))
+
+    async def feed_xml(request: web.Request) -> web.Response:
+        return web.Response(text=feed(holder["base"]), content_type="application/rss+xml")
+
+    async def ferry(request: web.Request) -> web.Response:
+        return web.Response(text=ARTICLE, content_type="text/html", charset="utf-8")
+
+    app.router.add_get("/feed.xml", feed_xml)
+    app.router.add_get("/ferry", ferry)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     holder["base"] = str(server.make_url("")).rstrip("/")
