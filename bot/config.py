@@ -52,6 +52,7 @@ class DigestSettings:
     first_items: int = 3  # newest items of a newly followed feed that reach the first digest
     grace_minutes: int = 360  # a digest missed while down is still posted this long after its time
     prefer_sources: tuple[str, ...] = ()  # feed names whose article represents a story when they carry it
+    entities: str = "heuristic"  # heuristic | spacy (the spacy extra and its model)
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,7 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
             "first_items",
             "grace_minutes",
             "prefer_sources",
+            "entities",
         },
     )
     digest = DigestSettings(
@@ -326,8 +328,13 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
         first_items=_non_negative(d, "first_items", DigestSettings.first_items, 50),
         grace_minutes=_non_negative(d, "grace_minutes", DigestSettings.grace_minutes, 24 * 60),
         prefer_sources=_strings(d, "prefer_sources"),
+        entities=d.choice("entities", ("heuristic", "spacy"), DigestSettings.entities),
     )
 
+    if digest.entities == "spacy":
+        from bot.nlp.entities_spacy import check_available
+
+        check_available()  # a missing extra fails at start-up (exit 2), not on the first article
     c = top.table("console", {"enabled", "color"})
     console = ConsoleSettings(c.get("enabled", bool, True), c.choice("color", ("auto", "always", "never"), "auto"))
     slack = _slack(top)

@@ -17,7 +17,7 @@ from bot.config import DigestSettings
 from bot.enrich import Enriched, cluster_features
 from bot.ingest.clean import clean_content
 from bot.nlp.condense import condense
-from bot.nlp.entities import extract_entities, rank_entities
+from bot.nlp.entities import Extractor, extract_entities, get_extractor, rank_entities
 from bot.nlp.fingerprint import content_hash
 from bot.nlp.highlight import highlight
 
@@ -30,9 +30,10 @@ class BadLine(ValueError):
 
 def run_inspect(kind: str, inp: TextIO, out: TextIO, err: TextIO, settings: DigestSettings) -> int:
     """Run one inspection filter; returns the exit code (0 done, 1 bad input)."""
+    extract = get_extractor(settings.entities)
     handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-        "condense": lambda row: condense_row(row, settings),
-        "entities": entities_row,
+        "condense": lambda row: condense_row(row, settings, extract),
+        "entities": lambda row: entities_row(row, extract),
         "cluster": _Clusterer(settings).row,
     }
     handler = handlers.get(kind)
@@ -70,7 +71,9 @@ def _id(row: dict[str, Any]) -> Any:
     return row["id"]
 
 
-def condense_row(row: dict[str, Any], settings: DigestSettings) -> dict[str, Any]:
+def condense_row(
+    row: dict[str, Any], settings: DigestSettings, extract: Extractor = extract_entities
+) -> dict[str, Any]:
     """{"id", "title", "text"[, "sentences"]} -> cleaned text, summary and ranked entities with spans."""
     ident = _id(row)
     title = clean_content(_text(row, "title", required=False)).replace("\n", " ")
@@ -79,28 +82,26 @@ def condense_row(row: dict[str, Any], settings: DigestSettings) -> dict[str, Any
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise BadLine('"sentences" must be a whole number >= 1')
     summary = condense(title, text, max_sentences=n, max_chars=settings.summary_chars)
-    ranked = rank_entities(title, text)
+    ranked = rank_entities(title, text, extract=extract)
     salience: dict[str, float] = {}
     for k in ranked:
         for form in (k.text, *k.aliases):
             salience.setdefault(form, k.salience)
     entities = [
         {"text": e.text, "label": e.label, "start": e.start, "end": e.end, "salience": salience.get(e.text, 0.0)}
-        for e in extract_entities(text)
+        for e in extract(text)
     ]
     keys, _ = highlight(" ".join(summary) or title, ranked, limit=settings.key_entities)
     return {"id": ident, "text": text, "summary": summary, "entities": entities, "key_entities": keys}
 
 
-def entities_row(row: dict[str, Any]) -> dict[str, Any]:
+def entities_row(row: dict[str, Any], extract: Extractor = extract_entities) -> dict[str, Any]:
     """{"id", "text"} -> entities with PER/ORG/LOC/MISC labels and spans into the text as given."""
     ident = _id(row)
     text = _text(row, "text", required=True)
     return {
         "id": ident,
-        "entities": [
-            {"text": e.text, "label": e.label, "start": e.start, "end": e.end} for e in extract_entities(text)
-        ],
+        "entities": [{"text": e.text, "label": e.label, "start": e.start, "end": e.end} for e in extract(text)],
     }
 
 

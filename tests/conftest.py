@@ -114,8 +114,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if not report.skipped:
         return
     reason = str(report.longrepr)
-    if (os.environ.get("NEWSBOT_REQUIRE_SHARED") and "shared" in reason) or (
-        os.environ.get("NEWSBOT_REQUIRE_POSTGRES") and "PostgreSQL" in reason
+    if (
+        (os.environ.get("NEWSBOT_REQUIRE_SHARED") and "shared" in reason)
+        or (os.environ.get("NEWSBOT_REQUIRE_POSTGRES") and "PostgreSQL" in reason)
+        or (os.environ.get("NEWSBOT_REQUIRE_SPACY") and "spaCy not installed" in reason)
     ):
         report.outcome = "failed"
         report.longrepr = f"required by CI but skipped: {reason}"

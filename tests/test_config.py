@@ -51,6 +51,8 @@ def problem(raw: dict[str, Any]) -> str:
         ({"digest": {"summary_sentences": 9}}, "digest.summary_sentences: 9 must be at most 3"),
         ({"digest": {"colour": "red"}}, "digest.colour: unknown setting"),
         ({"bot": {"timezone": "Nowhere"}}, 'bot.timezone: "Nowhere" is not an IANA time zone'),
+    ({"digest": {"entities": "bert"}}, "digest.entities: 'bert' is not one of heuristic, spacy"),
+    ({"digest": {"prefer_sources": "Wire"}}, "digest.prefer_sources: must be a list of names"),
         ({"bot": {"database": "mysql://x"}}, 'bot.database: "mysql://x" is not a supported database URL'),
         ({"bot": {"log_level": "loud"}}, "bot.log_level: 'loud' is not one of"),
         ({"console": {"color": "pink"}}, "console.color: 'pink' is not one of auto, always, never"),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
 
+from bot.errors import ConfigError
 from bot.models import Entity
-from bot.nlp.entities import extract_entities, rank_entities
+from bot.nlp.entities import EXTRACTORS, extract_entities, get_extractor, rank_entities
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 BOILERPLATE = ("Spread the love", "READ ALSO:", "Leave a Reply")
@@ -125,3 +127,27 @@ def test_caption_colon_and_stray_capitals_are_not_entities() -> None:
 def test_known_place_is_not_relabelled_as_a_person_name_part() -> None:
     got = pairs("The China Dream kite flew over Chongqing.\n\nChina said nothing.")
     assert ("China", "LOC") in got and ("China Dream", "PER") not in got
+
+
+def test_extractor_choice_without_spacy() -> None:
+    assert get_extractor("heuristic") is extract_entities
+    assert EXTRACTORS[0] == "heuristic"
+    with pytest.raises(ConfigError) as info:
+        get_extractor("bert")
+    assert info.value.key == "digest.entities" and "heuristic, spacy" in info.value.problem
+
+
+def test_spacy_backend_missing_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.nlp import entities_spacy
+
+    monkeypatch.setattr(entities_spacy, "_installed", lambda module: False)
+    with pytest.raises(ConfigError, match=r"needs spaCy, which is not installed; pip install 'newsbot\[spacy\]'"):
+        get_extractor("spacy")
+
+
+def test_rank_entities_takes_any_extractor() -> None:
+    def shouting(text: str) -> list[Entity]:
+        return [Entity(m.group(), "ORG", m.start(), m.end()) for m in re.finditer(r"\b[A-Z]{2,}\b", text)]
+
+    ranked = rank_entities("ACME buys WIDGETCO", "ACME said it would buy WIDGETCO. ACME shares rose.", extract=shouting)
+    assert [(k.text, k.mentions) for k in ranked] == [("ACME", 3), ("WIDGETCO", 2)]

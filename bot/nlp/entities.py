@@ -3,6 +3,8 @@
 `extract_entities` chunks capitalised token runs (with name connectors, split at possessives and
 job titles) and labels them PER/ORG/LOC/MISC from word cues and a small built-in gazetteer;
 `rank_entities` merges aliases (surnames, acronyms, case variants) and scores salience. Pure, no I/O.
+`get_extractor` picks the extractor by name (`digest.entities`): this one, or the optional spaCy
+backend in `bot.nlp.entities_spacy`; `rank_entities` ranks the output of either.
 """
 
 from __future__ import annotations
@@ -11,10 +13,16 @@ import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.errors import ConfigError
 from bot.models import Entity, KeyEntity
+from bot.nlp.entities_spacy import spacy_extractor  # imports spaCy only when a pipeline is first loaded
 from bot.nlp.sentences import sentence_spans
+
+Extractor = Callable[[str], list[Entity]]
+EXTRACTORS = ("heuristic", "spacy")  # the values `digest.entities` accepts; the first is the default
 
 
 def _words(block: str) -> frozenset[str]:
@@ -454,6 +462,20 @@ def _resolve_singletons(ents: list[Entity]) -> list[Entity]:
     ]
 
 
+def get_extractor(name: str) -> Extractor:
+    """The entity extractor called `name` (one of EXTRACTORS); ConfigError if unknown or not installed.
+
+    "spacy" is checked here (spaCy and a model importable) but its weights load on first use, so
+    choosing it costs nothing until an article is enriched.
+    """
+    key = name.strip().lower()
+    if key == "heuristic":
+        return extract_entities
+    if key == "spacy":
+        return spacy_extractor()
+    raise ConfigError("digest.entities", f"{name!r} is not one of {', '.join(EXTRACTORS)}")
+
+
 # --- ranking ---------------------------------------------------------------------------------
 _LABEL_WEIGHT = {"PER": 1.15, "ORG": 1.0, "LOC": 1.0, "MISC": 0.6}
 # Acronyms understood without expansion: the short form is the canonical one.
@@ -516,12 +538,14 @@ def _initials(surface: str) -> str:
     return "".join(w[0] for w in re.split(r"[\s-]+", surface) if w and w.lower() not in _ACRONYM_SKIP).upper()
 
 
-def rank_entities(title: str, text: str, *, lead_chars: int = 600) -> list[KeyEntity]:
-    """Entities of one article, aliases merged, best (most salient) first."""
+def rank_entities(
+    title: str, text: str, *, lead_chars: int = 600, extract: Extractor = extract_entities
+) -> list[KeyEntity]:
+    """Entities of one article, aliases merged, best (most salient) first, from either extractor."""
     groups: dict[str, _Group] = {}
     title_toks = _tokenize(title)
-    title_ents = extract_entities(title)
-    text_ents = extract_entities(text)
+    title_ents = extract(title)
+    text_ents = extract(text)
     text_keys = {_key(e.text) for e in text_ents}
     if title_toks and (_shouty(title_toks) or _title_case(title_toks)):
         # A Title-Case or ALL-CAPS headline capitalises every word: trust only names the body confirms.
