@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from bot.ingest.clean import clean_content, html_to_text, looks_like_html, markup_to_line, strip_boilerplate
@@ -47,6 +49,88 @@ def test_table_cells_are_separated() -> None:
 
 def test_invisible_characters_and_empty_blocks_vanish() -> None:
     assert html_to_text("<p>\u200bzero\u00adwidth</p><p> </p><div><p></p></div><p>end</p>") == "zerowidth\n\nend"
+
+
+def _stdlib_paragraphs(html: str) -> list[list[str]]:
+    from bot.ingest.clean import _TextExtractor
+
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    return parser.paragraphs
+
+
+# Inputs on both sides of the fast tokenizer's edge: each must read as html.parser reads it.
+_TOKENIZER_CASES = [
+    "<p class=\"a>b\" data-x='1' hidden>quoted &gt; in an attribute</p>after",
+    "<P CLASS=x>upper case</P><BR>next",
+    "line<br/>line<br />line<br class=x/>line</br>line",
+    "<a href=/x/>bare value ending in a slash</a><div/>block",
+    "<td>a</td><th>b</th><o:p>office</o:p><x-y>custom</x-y>",
+    "<!-- a comment with <p> inside -->text<!-- spaced end -- >more<!DOCTYPE html>end",
+    "<!-- unterminated comment <p>text",
+    "<script>if (a < b && c > d) { x = '</p>'; }</script>after",
+    "<p>before</p><SCRIPT type=x>var s = '<p>';</script >after<style>p{}</style>",
+    "<p>before</p><script>never closed<p>dropped",
+    "<p>a < b and c <= d, 1<2, x <</p>",
+    "&amp<b>;</b> &ampx &#38 &notit; &#x41;&#65",
+    "<?xml version='1.0'?><p>pi</p><!x bogus><![if !vml]>word<![endif]>",
+    '<a href=x`y=z>odd</a><a title="a"b="c">glued attributes</a><p\vx>vt</p>',
+    "<a href='x'\xa0title=y>nbsp between attributes</a><b>unclosed <i attr",
+    "</ p>spaced end tag</>empty end tag</3>bogus end",
+    "<nav>menu<p>in nav</p></nav>kept<aside><nav>x</aside>after",
+]
+
+
+@pytest.mark.parametrize("html", _TOKENIZER_CASES)
+def test_html_to_text_reads_markup_as_html_parser_does(html: str) -> None:
+    assert html_to_text(html) == "\n\n".join("\n".join(lines) for lines in _stdlib_paragraphs(html))
+
+
+def test_fast_tokenizer_agrees_with_html_parser_on_random_markup() -> None:
+    from bot.ingest.clean import _fast_extract
+
+    # fmt: off
+    pieces = [
+        "<", ">", "/", "!", "-", "?", "=", '"', "'", " ", "\n", "\t", "\xa0", "&", "amp;", "&#38;", "a", "p",
+        "br", "script", "style", "div", "td", "nav", "x:y", "[", "]", "doctype", "`", "\u200b", ";", "href",
+    ]
+    # fmt: on
+    rng = random.Random(3)
+    accepted = 0
+    for _ in range(20_000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 24)))
+        fast = _fast_extract(html)
+        if fast is not None:
+            accepted += 1
+            assert fast.paragraphs == _stdlib_paragraphs(html), html
+    assert accepted > 10_000  # the comparison must exercise the fast path, not only fall back
+
+
+def test_text_without_tags_is_decoded_and_collapsed() -> None:
+    assert html_to_text("  Fish &amp; chips\n\n at\u200b noon &notin; ") == "Fish & chips at noon ∉"
+    assert html_to_text(" \u00ad ") == ""
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<![CDATA[<p>Wrapped twice.</p>]]>", "Wrapped twice."),
+        ("<p>One.</p><![CDATA[<p>Two.</p>]]><p>Three.</p>", "One.\n\nTwo.\n\nThree."),
+        # the inner terminator escaped by the publisher, or missing
+        ("<![CDATA[<p>Escaped end.</p>]]&gt;", "Escaped end."),
+        ("<![CDATA[<p>No end.</p>", "No end."),
+        ("<![CDATA[<script></script>]]&gt;", ""),  # feedparser's sanitize/..._nested_cdata case
+    ],
+)
+def test_cdata_markers_are_dropped_and_their_content_read(html: str, expected: str) -> None:
+    assert html_to_text(html) == expected
+    assert clean_content(html) == expected
+
+
+def test_plain_text_in_a_cdata_section_is_cleaned_as_html() -> None:
+    assert looks_like_html("<![CDATA[Ferry back]]>")
+    assert clean_content("<![CDATA[Ferry   back on Tuesday.]]>") == "Ferry back on Tuesday."
 
 
 def test_looks_like_html() -> None:
@@ -170,6 +254,11 @@ def test_related_header_drops_the_headline_list_after_it() -> None:
 
 def test_lines_inside_a_paragraph_are_filtered_and_paragraphs_rejoined() -> None:
     assert strip_boilerplate("One.\nShare this:\nTwo.\n\n\n\nLeave a Reply\n\nThree.") == "One.\nTwo.\n\nThree."
+
+
+def test_strip_boilerplate_splits_paragraphs_on_lines_of_whitespace_only() -> None:
+    text = "One\u00a0 two.\n \t\nShare this:\r\nThree\rfour.\n\u2028\nFive.\u200b"
+    assert strip_boilerplate(text) == "One two.\n\nThree four.\n\nFive."
 
 
 # --- clean_content ------------------------------------------------------------------------
