@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.clustering import StoryIndex
 from bot.config import Settings
-from bot.enrich import enrich
+from bot.enrich import Enriched, enrich
 from bot.errors import FeedError
 from bot.ingest import schedule
 from bot.ingest.clean import extract_article
@@ -282,33 +282,41 @@ def format_report(report: PollReport) -> str:
 def store_items(
     store: Store, feed: FeedRow, parsed: ParsedFeed, settings: Settings, now: datetime, index: StoryIndex
 ) -> int:
-    """Store the feed's new items, oldest first; returns how many were new."""
-    new = 0
-    for item in reversed(parsed.items):
-        canonical = canonical_url(item.url) if item.url else None
-        if store.known_article(feed.id, item.guid, canonical):
+    """Store the feed's new items, oldest first, in one transaction; returns how many were new.
+
+    Exact duplicates are dropped first: a GUID this feed already has, or a canonical URL any
+    feed has (within this batch too). What is left is enriched once and clustered.
+    """
+    items = [(item, canonical_url(item.url) if item.url else None) for item in reversed(parsed.items)]
+    known_guids, known_urls = store.known_keys(feed.id, [i.guid for i, _ in items], [u for _, u in items if u])
+    batch: list[tuple[dict[str, Any], Enriched]] = []
+    for item, canonical in items:
+        if item.guid in known_guids or (canonical and canonical in known_urls):
             continue
+        known_guids.add(item.guid)
+        if canonical:
+            known_urls.add(canonical)
         info = enrich(item, settings.digest)
-        story_id = index.find(info)
-        _, story_id = store.add_article(
-            {
-                "feed_id": feed.id,
-                "guid": item.guid,
-                "url": item.url,
-                "canonical_url": canonical,
-                "title": item.title,
-                "text": item.text,
-                "author": item.author,
-                "published_at": item.published,
-                "first_seen_at": now,
-                "content_hash": info.content_hash,
-                "summary": info.summary,
-                "entities": info.entities,
-                "shingles": info.shingles,
-            },
-            story_id,
-            now,
+        batch.append(
+            (
+                {
+                    "feed_id": feed.id,
+                    "guid": item.guid,
+                    "url": item.url,
+                    "canonical_url": canonical,
+                    "title": item.title,
+                    "text": item.text,
+                    "author": item.author,
+                    "published_at": item.published,
+                    "first_seen_at": now,
+                    "content_hash": info.content_hash,
+                    "summary": info.summary,
+                    "entities": info.entities,
+                    "shingles": info.shingles,
+                },
+                info,
+            )
         )
-        index.add(story_id, info)
-        new += 1
-    return new
+    if not batch:
+        return 0
+    return store.add_articles(batch, index.find, index.add, now)

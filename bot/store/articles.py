@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -28,6 +28,41 @@ class ArticleQueries:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(articles.c.id).where(cond).limit(1)).first() is not None
 
+    def known_keys(self, feed_id: int, guids: Sequence[str], urls: Sequence[str]) -> tuple[set[str], set[str]]:
+        """Of these, the GUIDs this feed already has and the canonical URLs any feed has (one pass each)."""
+        known_guids: set[str] = set()
+        known_urls: set[str] = set()
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(guids))):
+                known_guids.update(
+                    conn.scalars(
+                        sa.select(articles.c.guid).where(articles.c.feed_id == feed_id, articles.c.guid.in_(chunk))
+                    )
+                )
+            for chunk in _chunks(list(dict.fromkeys(urls))):
+                known_urls.update(
+                    conn.scalars(sa.select(articles.c.canonical_url).where(articles.c.canonical_url.in_(chunk)))
+                )
+        return known_guids, known_urls
+
+    def add_articles(
+        self,
+        batch: Sequence[tuple[dict[str, Any], T]],
+        assign: Callable[[T], int | None],
+        added: Callable[[int, T], None],
+        now: datetime,
+    ) -> int:
+        """Insert a feed's new articles in one transaction, each joining `assign(info)`'s story or a new one.
+
+        `added(story_id, info)` runs after each insert, so a later article of the same batch can
+        join a story an earlier one started. Returns how many were inserted.
+        """
+        with self.engine.begin() as conn:
+            for values, info in batch:
+                _, story_id = _insert_article(conn, values, assign(info), now)
+                added(story_id, info)
+        return len(batch)
+
     def cluster_candidates(self, since: datetime) -> list[tuple[int, str, Any, datetime | None]]:
         """(story_id, content_hash, clustering features, published_at) of every clustered article seen since `since`."""
         query = sa.select(
@@ -35,33 +70,6 @@ class ArticleQueries:
         ).where(articles.c.first_seen_at >= since, articles.c.story_id.is_not(None))
         with self.engine.connect() as conn:
             return [(r.story_id, r.content_hash, r.shingles, r.published_at) for r in conn.execute(query)]
-
-    def add_article(self, values: dict[str, Any], story_id: int | None, now: datetime) -> tuple[int, int]:
-        """Insert an article and put it in `story_id`, or in a new story; returns (article id, story id)."""
-        with self.engine.begin() as conn:
-            article_id = new_id(conn.execute(articles.insert().values(**values)))
-            index_article(conn, article_id, values["title"], values["summary"], values["entities"])
-            if story_id is None:
-                story_id = new_id(
-                    conn.execute(
-                        stories.insert().values(
-                            title=values["title"],
-                            first_seen_at=now,
-                            updated_at=now,
-                            representative_id=article_id,
-                            sources=1,
-                        )
-                    )
-                )
-            else:
-                sources = conn.scalar(
-                    sa.select(sa.func.count(sa.distinct(articles.c.feed_id))).where(
-                        sa.or_(articles.c.story_id == story_id, articles.c.id == article_id)
-                    )
-                )
-                conn.execute(stories.update().where(stories.c.id == story_id).values(updated_at=now, sources=sources))
-            conn.execute(articles.update().where(articles.c.id == article_id).values(story_id=story_id))
-        return article_id, story_id
 
     def story_articles(self, story_ids: Sequence[int]) -> dict[int, list[StoredArticle]]:
         """Each story's articles, oldest first, with their feed's display name as source."""
@@ -117,3 +125,36 @@ def index_article(
             ),
             {"id": article_id, "t": title, "s": text, "e": names},
         )
+
+
+T = TypeVar("T")
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    # SQLite allows a limited number of bound parameters per statement
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _insert_article(
+    conn: sa.Connection, values: dict[str, Any], story_id: int | None, now: datetime
+) -> tuple[int, int]:
+    """Insert one article (and its search entry) into `story_id` or a new story; returns (article, story) ids."""
+    article_id = new_id(conn.execute(articles.insert().values(**values)))
+    index_article(conn, article_id, values["title"], values["summary"], values["entities"])
+    if story_id is None:
+        story_id = new_id(
+            conn.execute(
+                stories.insert().values(
+                    title=values["title"], first_seen_at=now, updated_at=now, representative_id=article_id, sources=1
+                )
+            )
+        )
+    else:
+        sources = conn.scalar(
+            sa.select(sa.func.count(sa.distinct(articles.c.feed_id))).where(
+                sa.or_(articles.c.story_id == story_id, articles.c.id == article_id)
+            )
+        )
+        conn.execute(stories.update().where(stories.c.id == story_id).values(updated_at=now, sources=sources))
+    conn.execute(articles.update().where(articles.c.id == article_id).values(story_id=story_id))
+    return article_id, story_id
