@@ -205,11 +205,12 @@ async def run_forever(app: App) -> None:
         loop.add_signal_handler(sig, stop.set)
     scheduler = Scheduler(app)
     scheduler.start()
-    for adapter in app.adapters.values():
-        if isinstance(adapter, CommandSource):
-            await adapter.start(app.handle_command)
-    log.info("newsbot is running (jobs: %s); press Ctrl-C to stop", ", ".join(scheduler.job_ids()))
     try:
+        # adapters connect first: a bad token stops the start with its message, before any work
+        for adapter in app.adapters.values():
+            if isinstance(adapter, CommandSource):
+                await adapter.start(app.handle_command)
+        log.info("newsbot is running (jobs: %s); press Ctrl-C to stop", ", ".join(scheduler.job_ids()))
         await scheduler.poll_once()
         if await catch_up(app):
             log.info("posted the digests missed while newsbot was down")
