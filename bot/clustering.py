@@ -5,13 +5,19 @@ Built once per polling pass from the recent articles' stored features (`cluster_
 hash, near-copies by shingle sketch, and the same story told by another outlet by TF-IDF cosine of
 content terms and names against its most similar earlier article (article-to-article linking,
 which carried over between event-level ECB+ and coarse UCI stories; centroid rules did not).
+
+Cost per article stays flat as the index grows: candidates come only from the most recent
+postings of the new article's heaviest (rare, repeated) terms, and only a short list of them is
+scored in full.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -23,15 +29,27 @@ from bot.nlp.storyvec import StoryFeatures
 SAME_STORY_SIMILARITY = 0.5
 # TF-IDF cosine (terms, blended with names) at which an article joins the story of its most
 # similar recent article: one setting for both dev sets (ECB+ event stories, UCI headline stories).
-SAME_EVENT_SIMILARITY = 0.22
-NAME_WEIGHT = 0.3
-# Terms in more than this share of recent articles carry no story identity; skipping their
-# postings keeps a 10,000-article index fast.
-_COMMON_SHARE = 0.03
+# With names and numbers weighted up in the terms (storyvec.SPECIFIC_WEIGHT), the separate name
+# cosine needs less weight.
+SAME_EVENT_SIMILARITY = 0.24
+NAME_WEIGHT = 0.15
+# Candidate search: the query's heaviest terms, and only the newest postings of each, so a term
+# shared by thousands of articles costs no more than a rare one.
 _PROBE_TERMS = 15
-_SHORTLIST = 20
+_RECENT_POSTINGS = 64
+_SHORTLIST = 12
+_SKETCH_PROBES = 32  # a sketch's smallest hashes: copies share most of them
+_SKETCH_RECENT = 16
 
 Candidate = tuple[int, str, Any, datetime | None]  # story id, content hash, stored features, published
+
+
+@dataclass(frozen=True, slots=True)
+class _Doc:
+    story: int
+    terms: dict[str, float]  # unit TF-IDF vector
+    names: dict[str, float]  # unit IDF-weighted name vector
+    published: datetime | None
 
 
 class StoryIndex:
@@ -52,9 +70,11 @@ class StoryIndex:
         self._df: dict[str, int] = defaultdict(int)
         self._name_df: dict[str, int] = defaultdict(int)
         self._n = 0
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        # per article: story id, unit term vector, unit name vector, published
-        self._docs: list[tuple[int, dict[str, float], dict[str, float], datetime | None]] = []
+        # term -> (index into _docs, the term's weight there), oldest first
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self._docs: list[_Doc] = []
+        self._last_info: Enriched | None = None
+        self._last_parsed: tuple[list[int], StoryFeatures | None, datetime | None] = ([], None, None)
         for cand in candidates:
             story_id, digest, stored = cand[0], cand[1], cand[2]
             published = cand[3] if len(cand) > 3 else None
@@ -64,10 +84,10 @@ class StoryIndex:
     # --- public API -----------------------------------------------------------------------
     def find(self, info: Enriched) -> int | None:
         """The story this article belongs to, or None when it starts a new one."""
-        return self._find(info.content_hash, *parse_features(info.shingles))
+        return self._find(info.content_hash, *self._parsed(info))
 
     def add(self, story_id: int, info: Enriched) -> None:
-        self._add(story_id, info.content_hash, *parse_features(info.shingles))
+        self._add(story_id, info.content_hash, *self._parsed(info))
 
     def assign(self, info: Enriched, new_story: int) -> int:
         """find + add in one step (for the inspection command): the story id it ends up in."""
@@ -77,12 +97,18 @@ class StoryIndex:
         return story
 
     # --- internals ------------------------------------------------------------------------
+    def _parsed(self, info: Enriched) -> tuple[list[int], StoryFeatures | None, datetime | None]:
+        # find then add of one article parse its stored features once
+        if self._last_info is not info:
+            self._last_info, self._last_parsed = info, parse_features(info.shingles)
+        return self._last_parsed
+
     def _add(
         self, story_id: int, digest: str, sketch: list[int], feats: StoryFeatures | None, pub: datetime | None
     ) -> None:
         self.by_hash.setdefault(digest, story_id)
         if sketch:
-            for h in sketch:
+            for h in sketch[:_SKETCH_PROBES]:
                 self._by_shingle[h].append(len(self._sketches))
             self._sketches.append((story_id, sketch))
         if feats is None or not feats.terms:
@@ -94,26 +120,30 @@ class StoryIndex:
             self._name_df[t] += 1
         terms, names = self._vectors(feats)
         i = len(self._docs)
-        self._docs.append((story_id, terms, names, pub))
-        for t in terms:
-            self._postings[t].append(i)
+        self._docs.append(_Doc(story_id, terms, names, pub))
+        for t, w in terms.items():
+            self._postings[t].append((i, w))
 
     def _vectors(self, feats: StoryFeatures) -> tuple[dict[str, float], dict[str, float]]:
         # IDF from the articles indexed so far (plus this one), so no corpus has to ship.
         n = self._n + 1
-        terms = _unit({t: w * math.log(n / (self._df.get(t, 0) + 0.5)) for t, w in feats.terms.items()})
-        names = _unit({t: w * math.log(n / (self._name_df.get(t, 0) + 0.5)) for t, w in feats.names.items()})
+        df, name_df, log = self._df, self._name_df, math.log
+        terms = _unit({t: w * log(n / (df.get(t, 0) + 0.5)) for t, w in feats.terms.items()})
+        names = _unit({t: w * log(n / (name_df.get(t, 0) + 0.5)) for t, w in feats.names.items()})
         return terms, names
 
     def _find(self, digest: str, sketch: list[int], feats: StoryFeatures | None, pub: datetime | None) -> int | None:
         if digest in self.by_hash:
             return self.by_hash[digest]
         shared: dict[int, int] = defaultdict(int)
-        for h in sketch:
-            for i in self._by_shingle.get(h, ()):
+        probes = sketch[:_SKETCH_PROBES]
+        for h in probes:
+            for i in self._by_shingle.get(h, ())[-_SKETCH_RECENT:]:
                 shared[i] += 1
-        # Only sketches sharing a good part of their hashes can reach the threshold: no full scan.
-        floor = SAME_STORY_SIMILARITY * min(len(sketch), 1 + len(sketch) // 2)
+        # A copy (estimated Jaccard >= J) holds about J of any run of the smallest hashes; a
+        # margin below that keeps sampling noise from hiding it, and only those few are compared
+        # in full.
+        floor = 0.7 * SAME_STORY_SIMILARITY * len(probes)
         best, best_score = None, SAME_STORY_SIMILARITY
         for i in (i for i, n in shared.items() if n >= floor):
             story_id, other = self._sketches[i]
@@ -126,28 +156,30 @@ class StoryIndex:
 
     def _nearest(self, feats: StoryFeatures, pub: datetime | None) -> int | None:
         q_terms, q_names = self._vectors(feats)
-        common = _COMMON_SHARE * self._n + 5
-        # Candidates come from the postings of the query's heaviest terms only, then get a full
-        # cosine: keeps each lookup near-constant as the index grows to 10,000 articles.
-        heavy = sorted((t for t in q_terms if self._df.get(t, 0) <= common), key=lambda t: -q_terms[t])
+        heavy = heapq.nlargest(_PROBE_TERMS, q_terms, key=q_terms.__getitem__)
         partial: dict[int, float] = defaultdict(float)
-        for t in heavy[:_PROBE_TERMS]:
+        docs = self._docs
+        for t in heavy:
             w = q_terms[t]
-            for i in self._postings.get(t, ()):
-                partial[i] += w * self._docs[i][1][t]
-        shortlist = sorted(partial, key=lambda i: -partial[i])[:_SHORTLIST]
-        dots = {i: sum(w * self._docs[i][1].get(t, 0.0) for t, w in q_terms.items()) for i in shortlist}
+            for i, wd in self._postings.get(t, ())[-_RECENT_POSTINGS:]:
+                partial[i] += w * wd
+        shortlist = heapq.nlargest(_SHORTLIST, partial, key=partial.__getitem__)
         best, best_score = None, self.threshold
-        for i, dot in dots.items():
-            story_id, _, names, other_pub = self._docs[i]
-            if pub is not None and other_pub is not None and abs(pub - other_pub) > self.window:
+        for i in shortlist:
+            doc = docs[i]
+            if pub is not None and doc.published is not None and abs(pub - doc.published) > self.window:
                 continue
-            score = dot
-            if q_names and names:
-                score = (1 - NAME_WEIGHT) * dot + NAME_WEIGHT * sum(w * names.get(t, 0.0) for t, w in q_names.items())
+            score = _dot(q_terms, doc.terms)
+            if q_names and doc.names:
+                score = (1 - NAME_WEIGHT) * score + NAME_WEIGHT * _dot(q_names, doc.names)
             if score >= best_score:
-                best, best_score = story_id, score
+                best, best_score = doc.story, score
         return best
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    # the key intersection runs in C; two articles share few of their terms
+    return sum(a[t] * b[t] for t in a.keys() & b.keys())
 
 
 def _unit(vec: dict[str, float]) -> dict[str, float]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from bot.config import DigestSettings
 from bot.models import FeedItem
 from bot.nlp.condense import condense
-from bot.nlp.entities import rank_entities
+from bot.nlp.entities import Extractor, get_extractor, rank_entities
 from bot.nlp.fingerprint import content_hash, sketch
 from bot.nlp.storyvec import StoryFeatures, story_features
 
@@ -27,12 +28,18 @@ class Enriched:
     shingles: dict[str, Any]  # stored as is in the `shingles` JSON column
 
 
+@cache
+def _extractor(name: str) -> Extractor:
+    # one extractor per backend for the process: the spaCy pipeline loads once
+    return get_extractor(name)
+
+
 def enrich(item: FeedItem, settings: DigestSettings) -> Enriched:
     summary = condense(
         item.title, item.text, max_sentences=settings.summary_sentences, max_chars=settings.summary_chars
     )
     # keep a few more than are ever highlighted, so a story can merge its articles' lists
-    ranked = rank_entities(item.title, item.text)[:20]
+    ranked = rank_entities(item.title, item.text, extract=_extractor(settings.entities))[:20]
     return Enriched(
         summary=summary,
         entities=[asdict(e) | {"aliases": list(e.aliases)} for e in ranked],

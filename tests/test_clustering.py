@@ -96,3 +96,49 @@ def test_ecb_plus_dev_event_stories_in_shuffled_order() -> None:
         pred[r["doc_id"]] = index.assign(info(first, rest, None), len(pred))
     gold = {r["doc_id"]: r["story_id"] for r in rows}
     assert metrics.bcubed(gold, pred)["f1"] >= 0.8
+
+
+def test_names_and_numbers_inside_sentences_weigh_more_than_common_words() -> None:
+    from bot.nlp.storyvec import story_features
+
+    feats = story_features(
+        "", "The club said the receiver Jamal Williams was arrested at 2 a.m. on Route 94, the club said."
+    )
+    assert feats.terms["william"] > feats.terms["receiver"]
+    assert feats.terms["94"] > feats.terms["arrest"]
+    # a capital that opens a sentence is no name
+    opener = story_features("", "Arrested early on Sunday, he was released.")
+    assert opener.terms["arrest"] == opener.terms["releas"]
+
+
+def test_second_similar_event_with_other_names_starts_its_own_story() -> None:
+    a1 = (
+        "Chargers receiver arrested on DUI charge",
+        "San Diego Chargers receiver Vincent Jackson was arrested on suspicion of drunk driving on Tuesday, "
+        "the California Highway Patrol said. Jackson failed sobriety tests on state Route 52.",
+    )
+    a2 = (
+        "Chargers' Jackson arrested on suspicion of DUI",
+        "Chargers wide receiver Vincent Jackson was arrested early Tuesday on suspicion of drunken driving on "
+        "Route 52, the California Highway Patrol said. Jackson said he expects no charges.",
+    )
+    b1 = (
+        "Chargers lineman arrested on DUI suspicion",
+        "Chargers defensive tackle Jamal Williams was arrested on suspicion of drunken driving on Sunday, the "
+        "California Highway Patrol said. Williams was stopped for speeding on state Route 94 in his Bentley.",
+    )
+    index = StoryIndex(())
+    assert index.assign(info(*a1), 0) == 0
+    assert index.assign(info(*a2), 1) == 0
+    assert index.find(info(*b1)) is None
+
+
+def test_lookup_work_is_bounded_when_every_article_shares_common_words() -> None:
+    # 3,000 articles that all share their common words: the rare ones still find the match, though
+    # only the newest postings of each term are scanned.
+    index = StoryIndex(())
+    common = "the council said the budget vote on the city plan was delayed again this week"
+    for n in range(3000):
+        index.add(n, info(f"Council update {n}", f"{common} item{n} ref{n * 7} code{n * 13}"))
+    probe = info("Council update", f"{common} item2999 ref20993 code38987")
+    assert index.find(probe) == 2999

@@ -116,3 +116,24 @@ def test_seed_article_key_entities_with_spacy() -> None:
     for name in ("NATO", "South Korea", "Kim Kyung-hyup", "Stian Jenssen"):
         assert name in top, (name, top)
     assert [k.text for k in ranked[:2]] == ["NATO", "South Korea"]
+
+
+def test_enrich_uses_the_configured_backend() -> None:
+    pytest.importorskip("spacy", reason="spaCy not installed")
+    from datetime import UTC, datetime
+
+    from bot.config import DigestSettings
+    from bot.enrich import enrich
+    from bot.models import FeedItem
+
+    item = FeedItem(
+        guid="g",
+        url=None,
+        title="Ferry fares rise",
+        published=datetime(2026, 1, 1, tzinfo=UTC),
+        text="Bluewater Ferries will raise fares in Port Alder, Maria Lund said on Monday.",
+    )
+    heuristic = enrich(item, DigestSettings())
+    spacy = enrich(item, DigestSettings(entities="spacy"))
+    assert heuristic.entities and spacy.entities
+    assert any(e["text"] == "Maria Lund" and e["label"] == "PER" for e in spacy.entities)
