@@ -33,6 +33,16 @@ SAME_STORY_SIMILARITY = 0.5
 # cosine needs less weight.
 SAME_EVENT_SIMILARITY = 0.24
 NAME_WEIGHT = 0.15
+# Full text (term weights summing above LONG_TEXT) carries more evidence than a headline, so its
+# bar is lower; headlines keep SAME_EVENT_SIMILARITY (measured on ECB+ full text and UCI headlines).
+FULL_TEXT_SIMILARITY = 0.22
+LONG_TEXT = 60.0
+# A story of SUPPORT_MIN_SIZE or more articles that the newcomer resembles through one member only
+# (its second most similar member scores under SUPPORT_RATIO of the best) needs SUPPORT_MARGIN more.
+SUPPORT_MIN_SIZE = 3
+SUPPORT_RATIO = 0.5
+SUPPORT_MARGIN = 0.06
+_SUPPORT_MEMBERS = 32  # the story's newest members scored for that check
 # Candidate search: the query's heaviest terms, and only the newest postings of each, so a term
 # shared by thousands of articles costs no more than a rare one.
 _PROBE_TERMS = 15
@@ -61,9 +71,16 @@ class StoryIndex:
         *,
         window_hours: float = 48,
         threshold: float = SAME_EVENT_SIMILARITY,
+        full_text_threshold: float | None = None,
     ) -> None:
         self.window = timedelta(hours=window_hours)
         self.threshold = threshold
+        # a custom threshold moves the full-text bar with it unless that is given too
+        self.full_text_threshold = (
+            full_text_threshold
+            if full_text_threshold is not None
+            else threshold + FULL_TEXT_SIMILARITY - SAME_EVENT_SIMILARITY
+        )
         self.by_hash: dict[str, int] = {}
         self._sketches: list[tuple[int, list[int]]] = []
         self._by_shingle: dict[int, list[int]] = defaultdict(list)  # sketch hash -> indexes into _sketches
@@ -73,6 +90,7 @@ class StoryIndex:
         # term -> (index into _docs, the term's weight there), oldest first
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._docs: list[_Doc] = []
+        self._members: dict[int, list[int]] = defaultdict(list)  # story id -> indexes into _docs
         self._last_info: Enriched | None = None
         self._last_parsed: tuple[list[int], StoryFeatures | None, datetime | None] = ([], None, None)
         for cand in candidates:
@@ -121,6 +139,7 @@ class StoryIndex:
         terms, names = self._vectors(feats)
         i = len(self._docs)
         self._docs.append(_Doc(story_id, terms, names, pub))
+        self._members[story_id].append(i)
         for t, w in terms.items():
             self._postings[t].append((i, w))
 
@@ -164,17 +183,44 @@ class StoryIndex:
             for i, wd in self._postings.get(t, ())[-_RECENT_POSTINGS:]:
                 partial[i] += w * wd
         shortlist = heapq.nlargest(_SHORTLIST, partial, key=partial.__getitem__)
-        best, best_score = None, self.threshold
+        bar = self.full_text_threshold if sum(feats.terms.values()) > LONG_TEXT else self.threshold
+        by_story: dict[int, float] = {}
         for i in shortlist:
             doc = docs[i]
             if pub is not None and doc.published is not None and abs(pub - doc.published) > self.window:
                 continue
-            score = _dot(q_terms, doc.terms)
-            if q_names and doc.names:
-                score = (1 - NAME_WEIGHT) * score + NAME_WEIGHT * _dot(q_names, doc.names)
-            if score >= best_score:
-                best, best_score = doc.story, score
+            score = _score(q_terms, q_names, doc)
+            if score >= bar and score > by_story.get(doc.story, -1.0):
+                by_story[doc.story] = score
+        best, best_margin = None, -1.0
+        for story, score in sorted(by_story.items(), key=lambda kv: -kv[1])[:3]:
+            need = bar
+            members = self._members[story]
+            if len(members) >= SUPPORT_MIN_SIZE and not _supported(
+                q_terms, q_names, (docs[j] for j in reversed(members[-_SUPPORT_MEMBERS:])), SUPPORT_RATIO * score
+            ):
+                need += SUPPORT_MARGIN
+            if score >= need and score - need > best_margin:
+                best, best_margin = story, score - need
         return best
+
+
+def _supported(q_terms: dict[str, float], q_names: dict[str, float], members: Iterable[_Doc], floor: float) -> bool:
+    """Whether two of the members (the best one among them) score at least floor: stops at the second."""
+    found = 0
+    for doc in members:
+        if _score(q_terms, q_names, doc) >= floor:
+            found += 1
+            if found == 2:
+                return True
+    return False
+
+
+def _score(q_terms: dict[str, float], q_names: dict[str, float], doc: _Doc) -> float:
+    score = _dot(q_terms, doc.terms)
+    if q_names and doc.names:
+        score = (1 - NAME_WEIGHT) * score + NAME_WEIGHT * _dot(q_names, doc.names)
+    return score
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:

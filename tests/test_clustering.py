@@ -85,12 +85,12 @@ def test_representative_is_most_complete_unless_a_source_is_preferred() -> None:
 @pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data (the shared evaluation data)")
 def test_ecb_plus_dev_event_stories_in_shuffled_order() -> None:
     sys.path.insert(0, str(SHARED / "tools"))
-    import metrics
+    import metrics  # type: ignore[import-not-found]
 
     with gzip.open(SHARED / "dedupe/ecb_plus_dev/docs.jsonl.gz", "rt", encoding="utf-8") as f:
         rows = [json.loads(x) for x in f]
     random.Random(1).shuffle(rows)
-    index, pred = StoryIndex(()), {}
+    index, pred = StoryIndex(()), dict[str, int]()
     for r in rows:
         first, _, rest = r["text"].partition("\n")
         pred[r["doc_id"]] = index.assign(info(first, rest, None), len(pred))
@@ -142,3 +142,17 @@ def test_lookup_work_is_bounded_when_every_article_shares_common_words() -> None
         index.add(n, info(f"Council update {n}", f"{common} item{n} ref{n * 7} code{n * 13}"))
     probe = info("Council update", f"{common} item2999 ref20993 code38987")
     assert index.find(probe) == 2999
+
+
+def test_possessives_and_dates_do_not_make_separate_names() -> None:
+    from bot.nlp.storyvec import story_features
+
+    feats = story_features("", "Shares of Microsoft's rivals fell on Tuesday after Microsoft patched a flaw.")
+    assert "microsoft" in feats.names and "microsoft's" not in feats.names
+    assert "tuesday" not in feats.names
+
+
+def test_full_text_bar_follows_a_custom_threshold() -> None:
+    index = StoryIndex((), threshold=0.3)
+    assert index.full_text_threshold == pytest.approx(0.28)
+    assert StoryIndex((), threshold=0.3, full_text_threshold=0.25).full_text_threshold == 0.25

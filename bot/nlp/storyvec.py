@@ -35,6 +35,15 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NAME = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][\w'’-]*(?: (?:[A-Z][\w'’-]*|of|de|van|von|al))*")
 _INSIDE = re.compile(r"[a-z0-9,;:]")  # what precedes a capitalised word that is a name, not an opener
 _SUFFIXES = ("ings", "ing", "ies", "es", "ed", "s")
+_POSSESSIVE = re.compile(r"'s?$")  # "Microsoft's", "Saints'" are the name itself
+# Capitalised inside a sentence but no name: dates and job titles are shared by unrelated events.
+_NOT_NAMES = frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+august september october november december jan feb mar apr jun jul aug sep sept oct nov dec president
+minister prime secretary chief director governor senator sen rep gov mayor judge king queen prince captain
+general gen officer spokesman spokeswoman ceo chairman commissioner police inspector sheriff coach dr prof
+st""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,11 @@ def _stem(word: str) -> str:
     return word
 
 
+def _normal(word: str) -> str:
+    low = word.lower().replace("’", "'")
+    return _POSSESSIVE.sub("", low) if len(low) > 3 else low
+
+
 def _terms(text: str, limit: int | None = None) -> list[tuple[str, bool]]:
     """(stemmed term, specific) pairs; specific = a number, or a name inside a sentence."""
     out = []
@@ -58,7 +72,7 @@ def _terms(text: str, limit: int | None = None) -> list[tuple[str, bool]]:
         if limit is not None and n >= limit:
             break
         word = w.group()
-        low = word.lower().replace("’", "'")
+        low = _normal(word)
         if len(low) > 1 and low not in _STOPS:
             start = w.start()
             specific = word[0].isdigit() or (
@@ -83,8 +97,8 @@ def story_features(title: str, text: str) -> StoryFeatures:
     names: Counter[str] = Counter()
     for m in _NAME.finditer(text[:_NAME_SCAN_CHARS]):
         for w in m.group().split():
-            low = w.lower()
-            if w[0].isupper() and low not in _STOPS:
+            low = _normal(w)
+            if w[0].isupper() and low not in _STOPS and low not in _NOT_NAMES:
                 names[low] += 1
     # The kept terms are the most frequent ones; the weight only re-weights those, so a name
     # mentioned once does not push a story's repeated content words out.
