@@ -136,6 +136,8 @@ class App:
                 await adapter.post_notice(channel, text)
             except PostError as exc:
                 log.error("could not tell %s that %s: %s", channel, text, exc)
+            except Exception:  # one channel's trouble must not keep the others from being told
+                log.exception("could not tell %s that %s", channel, text)
 
 
 def _config_digest(sc: SubscriptionConfig) -> str:

@@ -25,7 +25,7 @@ from bot.store.store import DigestRow, Store, SubscriptionRow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=10)  # renewed before every message; longer than any single post may wait
 RETRY_SOON = timedelta(minutes=2)  # the platform may recover (rate limit, outage)
 RETRY_LATER = timedelta(hours=1)  # someone has to fix something (bot removed from the channel, bad token)
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -76,7 +76,8 @@ async def deliver(store: Store, adapter: ChatAdapter, row: DigestRow, digest: Di
             log.error("story %s of digest %s refused for good, skipped: %s", story_id, row.id, exc)
             store.record_posted(row.id, position, f"skipped: {exc}"[:500], None, clock.now())
             continue
-        store.record_posted(row.id, position, msg.ref, msg.thread_ref, clock.now())
+        if not store.record_posted(row.id, position, msg.ref, msg.thread_ref, clock.now()):
+            raise LeaseLost  # another run recorded this position first: stop, it carries on
         posted += 1
     store.finish_digest(row.id, owner, clock.now())
     return posted

@@ -130,3 +130,13 @@ def test_long_replies_are_split_into_messages_of_2000_characters_and_10_embeds()
 
     (only,) = render.reply_chunks(Reply(("Top 1:",), results=results[:1]), "markdown")
     assert only[1] == [] and re.search(r"1\. \*\*Story 0\*\* — summary\n-# Wire · <https://x.example/>", only[0])
+
+
+def test_long_search_results_are_split_under_the_embed_total() -> None:
+    from adapters.discord.render import reply_chunks
+    from bot.models import Reply, SearchResult
+
+    results = tuple(SearchResult("T" * 400, "S " * 800, "Source", "https://x.example/a", None) for _ in range(5))
+    chunks = reply_chunks(Reply(("Top 5:",), results=results), "embeds")
+    assert sum(len(embeds) for _, embeds in chunks) == 5
+    assert all(sum(len(e) for e in embeds) <= 6000 for _, embeds in chunks)

@@ -136,6 +136,9 @@ def test_address_problem_classifies() -> None:
     assert address_problem("::ffff:127.0.0.1") == "::ffff:127.0.0.1 is a loopback address"
     assert address_problem("224.0.0.1") == "224.0.0.1 is a multicast address"
     assert address_problem("93.184.215.14") is None
+    assert address_problem("100.100.100.200") == "100.100.100.200 is not a public address"  # CGNAT / metadata
+    assert address_problem("2002:a9fe:a9fe::1") == "2002:a9fe:a9fe::1 is a link-local address"  # 6to4
+    assert address_problem("2001:4860:4860::8888") is None
 
 
 async def test_schemes_and_local_files(tmp_path: object) -> None:

@@ -117,3 +117,21 @@ def test_notices_are_escaped() -> None:
     msg = notice_message("Feed <!channel> paused after 10 failures")
     assert msg["text"] == "Feed &lt;!channel&gt; paused after 10 failures"
     assert msg["blocks"][0]["text"]["text"] == msg["text"]
+
+
+def test_huge_titles_and_urls_stay_within_a_section() -> None:
+    from adapters.slack.render import SECTION_CHARS, story_message
+    from bot.models import DigestStory
+
+    for title, url in (
+        ("T" * 3600, "https://x.example/a"),
+        ("&" * 700, "https://x.example/a"),
+        ("Short", "https://x.example/" + "a" * 3500),
+    ):
+        story = DigestStory(
+            story_id=1, title=title, url=url, source="S", summary="Words. " * 600, highlights=(), key_entities=()
+        )
+        message = story_message(story, 1)
+        for block in message["blocks"]:
+            if block["type"] == "section":
+                assert 0 < len(block["text"]["text"]) <= SECTION_CHARS

@@ -74,7 +74,7 @@ class DiscordAdapter:
             intents=discord.Intents(guilds=True),  # channels and threads; nothing privileged
             allowed_mentions=NONE,
             guild_ready_timeout=guild_ready_timeout,
-            max_ratelimit_timeout=60.0,
+            max_ratelimit_timeout=30.0,  # longer waits raise RateLimited: retried later, inside the lease
         )
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         self.group = build_group(settings.command, _default_permissions(settings.managers), self)
@@ -125,8 +125,14 @@ class DiscordAdapter:
         """Log in, register /news, connect to the gateway and return once the session is ready."""
         self._handle = handle
         self._ready.clear()
-        await self._login()
-        await self.sync_commands()
+        try:
+            await self._login()
+            await self.sync_commands()
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            raise NewsbotError(
+                f"discord: could not reach {self.settings.api_base_url} to log in and register /"
+                f"{self.settings.command}: {exc}; check the network and discord.api_base_url"
+            ) from None
         self._runner = asyncio.create_task(self._connect(), name="discord-gateway")
         ready = asyncio.create_task(self._ready.wait())
         done, _ = await asyncio.wait({self._runner, ready}, timeout=READY_TIMEOUT, return_when="FIRST_COMPLETED")
@@ -135,8 +141,8 @@ class DiscordAdapter:
             return
         ready.cancel()
         if self._runner in done:
-            exc = self._runner.exception()
-            raise NewsbotError(f"discord: the gateway connection failed: {exc}") from exc
+            failure = self._runner.exception()
+            raise NewsbotError(f"discord: the gateway connection failed: {failure}") from failure
         raise NewsbotError(f"discord: the gateway was not ready after {READY_TIMEOUT:.0f} s")
 
     async def _connect(self) -> None:

@@ -192,6 +192,9 @@ def story_embed(story: DigestStory, position: int) -> discord.Embed:
 # --- command replies -------------------------------------------------------------------------
 
 
+EMBED_BUDGET = 5900  # under Discord's 6,000 characters of embeds per message, with room for rounding
+
+
 def reply_chunks(reply: Reply, style: str) -> list[tuple[str, list[discord.Embed]]]:
     """A command's reply as messages of at most 2,000 characters and 10 embeds, lines made inert."""
     lines = [inert(line) for line in reply.lines] or ["Done."]
@@ -202,11 +205,17 @@ def reply_chunks(reply: Reply, style: str) -> list[tuple[str, list[discord.Embed
         else:
             lines += [result_line(i, r) for i, r in enumerate(reply.results, start=1)]
     messages: list[tuple[str, list[discord.Embed]]] = [(text, []) for text in _pack(lines)]
-    first = messages[0][1] if messages else []
-    for i in range(0, len(embeds), EMBEDS_PER_MESSAGE):
-        batch = embeds[i : i + EMBEDS_PER_MESSAGE]
+    # embeds go into messages by count and by Discord's 6,000-character total per message
+    batches: list[list[discord.Embed]] = []
+    for embed in embeds:
+        last = batches[-1] if batches else None
+        if last is None or len(last) >= EMBEDS_PER_MESSAGE or sum(len(e) for e in last) + len(embed) > EMBED_BUDGET:
+            batches.append([embed])
+        else:
+            last.append(embed)
+    for i, batch in enumerate(batches):
         if i == 0 and messages:
-            first.extend(batch)
+            messages[0][1].extend(batch)
         else:
             messages.append(("", batch))
     return [(text, list(batch)) for text, batch in messages]

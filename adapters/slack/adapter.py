@@ -168,6 +168,12 @@ class SlackAdapter:
                     f"could not reach Slack at {self.config.api_base_url} to post {what} in {channel}: "
                     f"{type(exc).__name__} {exc}".rstrip(),
                 ) from None
+            except Exception as exc:  # e.g. a proxy's HTML error page where JSON was expected
+                log.error("Slack answered %s in a way slack_sdk could not read", what, exc_info=exc)
+                raise PostError(
+                    f"Slack's answer to posting {what} in {channel} could not be read "
+                    f"({type(exc).__name__}); it will be tried again"
+                ) from None
         if failure is not None:
             if code in CHANNEL_PROBLEMS:
                 await self._tell_manager(channel, code, str(failure), token)
@@ -236,7 +242,15 @@ class SlackAdapter:
             self._runner = web.AppRunner(self.bolt.web_app(path=EVENTS_PATH), access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.config.http_host, self.config.http_port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                await self._runner.cleanup()
+                raise ConfigError(
+                    "slack.http_port",
+                    f"cannot listen on {self.config.http_host}:{self.config.http_port}: {exc.strerror or exc}; "
+                    "pick a free port",
+                ) from None
             self.http_port = int(self._runner.addresses[0][1])
             log.info(
                 "Slack: listening for %s on http://%s:%d%s%s",

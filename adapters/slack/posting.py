@@ -65,6 +65,10 @@ def post_error(action: str, where: str, code: str) -> PostError:
     return PostError(message, retryable=code not in PERMANENT)
 
 
+# 8 retries of at most this long stay well inside bot.delivery.LEASE
+MAX_WAIT_SECONDS = 30.0
+
+
 class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
     """slack_sdk's 429 handler (retries only status 429), waiting Retry-After plus bounded jitter.
 
@@ -98,8 +102,13 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
             after = float(header[0] if isinstance(header, list) else header) if header else 1.0
         except ValueError:
             after = 1.0
-        seconds = max(0.0, after) + random.random() * self.jitter
         method = request.url.rsplit("/", 1)[-1]
+        if after > MAX_WAIT_SECONDS:
+            # a long wait would outlast the digest's lease: give up on this call (a retryable
+            # error), and the digest continues when its retry time comes
+            log.warning("Slack rate-limited %s for %.0fs; leaving the rest for later", method, after)
+            return
+        seconds = max(0.0, after) + random.random() * self.jitter
         log.warning("Slack rate-limited %s; waiting %.1fs before retrying", method, seconds)
         self.waits += 1
         if self.on_wait is not None:

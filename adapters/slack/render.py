@@ -48,11 +48,15 @@ def safe_url(url: str | None) -> str | None:
     return quote(url, safe="".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in _URL_UNSAFE) + "%")
 
 
+TITLE_CHARS = 250  # a headline longer than this is not a headline; it would crowd out the summary
+URL_CHARS = 1000  # past this a link is shown as text: the section must stay under 3,000 characters
+
+
 def link(url: str | None, label: str) -> str:
-    """<url|label> with an escaped label; just the escaped label when the URL is unusable."""
-    clean = escape(one_line(label)).replace("|", "¦")
+    """<url|label> with an escaped label; just the escaped label when the URL is unusable or too long."""
+    clean = escape(clip_plain(one_line(label), TITLE_CHARS)).replace("|", "¦")
     target = safe_url(url)
-    return f"<{target}|{clean}>" if target else clean
+    return f"<{target}|{clean}>" if target and len(target) <= URL_CHARS else clean
 
 
 def _bold_text(text: str) -> str:
@@ -156,7 +160,7 @@ def story_message(story: DigestStory, position: int) -> Message:
     """One story as a thread reply: linked headline, summary with key entities in bold, its sources."""
     title = one_line(story.title) or "(untitled)"
     head = f"*{link(story.url, f'{position}. {title}'.replace('*', ''))}*"
-    body = fit(_highlighted(story.summary, story.highlights), SECTION_CHARS - len(head) - 1)
+    body = fit(_highlighted(story.summary, story.highlights), max(0, SECTION_CHARS - len(head) - 1))
     blocks = [section(f"{head}\n{body}")]
     sources = [one_line(story.source) or "unknown source"]
     if story.published is not None:
@@ -181,8 +185,10 @@ def _result_block(result: SearchResult) -> Block:
     if result.published is not None:
         meta.append(f"{result.published:%d %b %Y}")
     head = f"*{link(result.url, one_line(result.title) or '(untitled)')}*"
-    text = f"{head}\n{fit([(one_line(result.summary), False)], 600)}\n" + escape(" · ".join(meta))
-    return section(text[:SECTION_CHARS])
+    meta_text = escape(clip_plain(" · ".join(meta), 200))
+    # the head and meta are bounded, so the summary's budget is what is left: no markup is cut
+    body = fit([(one_line(result.summary), False)], min(600, SECTION_CHARS - len(head) - len(meta_text) - 2))
+    return section(f"{head}\n{body}\n{meta_text}")
 
 
 def reply_message(reply: Reply) -> Message:

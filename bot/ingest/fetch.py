@@ -59,8 +59,11 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 def address_problem(address: str, exempt: tuple[Network, ...] = ()) -> str | None:
     """Why `address` may not be fetched from, or None when it is public (or in an `exempt` network)."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # an IPv4 address wrapped in IPv6 (mapped, 6to4, Teredo) is judged as the IPv4 address
+        inner = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if inner is not None:
+            ip = inner
     if any(ip in net for net in exempt):
         return None
     # most specific first: link-local and loopback ranges also count as "private"
@@ -74,6 +77,10 @@ def address_problem(address: str, exempt: tuple[Network, ...] = ()) -> str | Non
     ):
         if getattr(ip, attr):
             return f"{address} is a {why} address"
+    if not ip.is_global:
+        # shared (carrier-grade NAT, 100.64.0.0/10, where some clouds keep their metadata service)
+        # and other special-purpose ranges
+        return f"{address} is not a public address"
     return None
 
 
@@ -125,6 +132,8 @@ class Fetcher:
                 total=self.settings.timeout_seconds, sock_connect=min(10.0, self.settings.timeout_seconds)
             )
             self._session = aiohttp.ClientSession(
+                # feeds are independent sites: no cookie from one may reach another, nor pile up
+                cookie_jar=aiohttp.DummyCookieJar(),
                 connector=connector,
                 timeout=timeout,
                 headers={"User-Agent": self.settings.user_agent, "Accept": _ACCEPT},

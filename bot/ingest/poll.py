@@ -77,8 +77,8 @@ async def poll_feeds(
         return index
 
     results: list[tuple[int, dict[str, Any]]] = []
-    # Parsing is CPU-bound; one worker thread keeps the event loop (and every other fetch's
-    # timeout) running meanwhile, and parses one feed at a time as the readers do.
+    # Parsing and storing are CPU-bound; one worker thread keeps the event loop (and every other
+    # fetch's timeout, and chat commands) running meanwhile, one feed at a time.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-parse") as parser:
         full_text = {fc.url for fc in settings.feeds if fc.full_text}
         tasks = [
@@ -88,11 +88,15 @@ async def poll_feeds(
         try:
             # Stored in feed order, so which copy of a shared article is kept and how stories
             # form does not depend on which server answered first.
+            loop = asyncio.get_running_loop()
             for target, task in zip(targets, tasks, strict=True):
                 fetched = await task
-                results.append(
-                    (target.feed.id, _settle(store, settings, policy, target, fetched, now, story_index, report))
+                # storing (enrich, cluster, write) runs on the parse thread too, in feed order, so
+                # a big first poll never stalls the loop that answers chat commands
+                settled = await loop.run_in_executor(
+                    parser, _settle, store, settings, policy, target, fetched, now, story_index, report
                 )
+                results.append((target.feed.id, settled))
         finally:
             for task in tasks:
                 task.cancel()
@@ -138,6 +142,10 @@ async def _with_full_text(
             pages += 1
             try:
                 page = await fetcher.fetch(item.url)
+                kind = (page.headers or {}).get("content-type", "text/html").split(";")[0].strip().lower()
+                if kind not in ("text/html", "application/xhtml+xml"):
+                    items.append(item)  # a PDF or an image is no article text: keep the teaser
+                    continue
                 html = (page.body or b"").decode(_charset(page.headers), "replace")
                 text = await loop.run_in_executor(parser, extract_article, html, page.url)
                 if len(text) > len(item.text):

@@ -252,13 +252,18 @@ class DigestQueries:
             kind=row.kind,
         )
 
-    def record_posted(self, digest_id: int, position: int, ref: str, thread_ref: str | None, now: datetime) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                posted_messages.insert().values(
-                    digest_id=digest_id, position=position, ref=ref, thread_ref=thread_ref, posted_at=now
+    def record_posted(self, digest_id: int, position: int, ref: str, thread_ref: str | None, now: datetime) -> bool:
+        """Record one posted message; False if that position was already recorded (another run won)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    posted_messages.insert().values(
+                        digest_id=digest_id, position=position, ref=ref, thread_ref=thread_ref, posted_at=now
+                    )
                 )
-            )
+        except sa.exc.IntegrityError:
+            return False
+        return True
 
     def finish_digest(self, digest_id: int, owner: str, now: datetime) -> None:
         with self.engine.begin() as conn:
