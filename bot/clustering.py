@@ -93,6 +93,10 @@ class StoryIndex:
         self._members: dict[int, list[int]] = defaultdict(list)  # story id -> indexes into _docs
         self._last_info: Enriched | None = None
         self._last_parsed: tuple[list[int], StoryFeatures | None, datetime | None] = ([], None, None)
+        self.extend(candidates)
+
+    def extend(self, candidates: Iterable[Candidate | tuple[int, str, Any]]) -> None:
+        """Add already-clustered articles (from the store) to the index."""
         for cand in candidates:
             story_id, digest, stored = cand[0], cand[1], cand[2]
             published = cand[3] if len(cand) > 3 else None

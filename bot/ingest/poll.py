@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -70,10 +71,7 @@ async def poll_feeds(
     def story_index() -> StoryIndex:
         nonlocal index  # built on first use: a pass of 304s needs no clustering candidates
         if index is None:
-            index = StoryIndex(
-                store.cluster_candidates(now - timedelta(hours=settings.digest.cluster_hours)),
-                window_hours=settings.digest.cluster_hours,
-            )
+            index = _cached_index(store, settings, now)
         return index
 
     results: list[tuple[int, dict[str, Any]]] = []
@@ -91,16 +89,22 @@ async def poll_feeds(
             loop = asyncio.get_running_loop()
             for target, task in zip(targets, tasks, strict=True):
                 fetched = await task
-                # storing (enrich, cluster, write) runs on the parse thread too, in feed order, so
-                # a big first poll never stalls the loop that answers chat commands
-                settled = await loop.run_in_executor(
-                    parser, _settle, store, settings, policy, target, fetched, now, story_index, report
-                )
+                args = (store, settings, policy, target, fetched, now, story_index, report)
+                if fetched.parsed is not None:
+                    # storing new items (enrich, cluster, write) runs on the parse thread, in feed order,
+                    # so a big first poll never stalls the loop that answers chat commands; a 304 or an
+                    # unchanged body is too cheap to be worth the hand-over
+                    settled = await loop.run_in_executor(parser, _settle, *args)
+                else:
+                    settled = _settle(*args)
                 results.append((target.feed.id, settled))
         finally:
             for task in tasks:
                 task.cancel()
     store.save_poll_results(results)
+    if index is not None:
+        # what this pass stored is in the index already: the next pass loads only newer articles
+        _INDEXES[store].top_id = store.max_article_id()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -124,6 +128,34 @@ async def _fetch(
         return _Fetched(result, body_hash, parsed)
     except Exception as exc:  # kept and reported per feed, in order
         return _Fetched(error=exc)
+
+
+@dataclass
+class _IndexCache:
+    index: StoryIndex
+    top_id: int  # the highest article id the index has seen
+    built_at: datetime
+
+
+# One story index per store, kept between passes of a long-running bot: reloading the whole
+# clustering window every minute would cost more than the passes themselves. It is rebuilt
+# hourly, which also drops articles that left the window (and any another worker stored out of
+# id order).
+_INDEXES: weakref.WeakKeyDictionary[Store, _IndexCache] = weakref.WeakKeyDictionary()
+INDEX_REBUILD = timedelta(hours=1)
+
+
+def _cached_index(store: Store, settings: Settings, now: datetime) -> StoryIndex:
+    since = now - timedelta(hours=settings.digest.cluster_hours)
+    cached = _INDEXES.get(store)
+    if cached is None or now - cached.built_at > INDEX_REBUILD or now < cached.built_at:
+        candidates, top = store.cluster_candidates_after(since, 0)
+        cached = _IndexCache(StoryIndex(candidates, window_hours=settings.digest.cluster_hours), top, now)
+        _INDEXES[store] = cached
+    else:
+        candidates, cached.top_id = store.cluster_candidates_after(since, cached.top_id)
+        cached.index.extend(candidates)
+    return cached.index
 
 
 FULL_TEXT_PAGES_PER_PASS = 20  # a feed that suddenly lists hundreds of new items is read over several passes

@@ -32,17 +32,23 @@ class ArticleQueries:
         """Of these, the GUIDs this feed already has and the canonical URLs any feed has (one pass each)."""
         known_guids: set[str] = set()
         known_urls: set[str] = set()
+        wanted_guids, wanted_urls = set(guids), set(urls)
+        guid_chunks, url_chunks = _chunks(list(wanted_guids)), _chunks(list(wanted_urls))
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(dict.fromkeys(guids))):
-                known_guids.update(
-                    conn.scalars(
-                        sa.select(articles.c.guid).where(articles.c.feed_id == feed_id, articles.c.guid.in_(chunk))
-                    )
+            # one round trip for a feed of ordinary size: both keys in one query
+            for i in range(max(len(guid_chunks), len(url_chunks))):
+                g = guid_chunks[i] if i < len(guid_chunks) else []
+                u = url_chunks[i] if i < len(url_chunks) else []
+                cond = sa.or_(
+                    sa.and_(articles.c.feed_id == feed_id, articles.c.guid.in_(g)), articles.c.canonical_url.in_(u)
                 )
-            for chunk in _chunks(list(dict.fromkeys(urls))):
-                known_urls.update(
-                    conn.scalars(sa.select(articles.c.canonical_url).where(articles.c.canonical_url.in_(chunk)))
-                )
+                for row in conn.execute(
+                    sa.select(articles.c.feed_id, articles.c.guid, articles.c.canonical_url).where(cond)
+                ):
+                    if row.feed_id == feed_id and row.guid in wanted_guids:
+                        known_guids.add(row.guid)
+                    if row.canonical_url in wanted_urls:
+                        known_urls.add(row.canonical_url)
         return known_guids, known_urls
 
     def add_articles(
@@ -62,6 +68,31 @@ class ArticleQueries:
                 _, story_id = _insert_article(conn, values, assign(info), now)
                 added(story_id, info)
         return len(batch)
+
+    def cluster_candidates_after(
+        self, since: datetime, after_id: int
+    ) -> tuple[list[tuple[int, str, Any, datetime | None]], int]:
+        """Like `cluster_candidates`, only articles with an id above `after_id`; also the highest id stored."""
+        query = (
+            sa.select(
+                articles.c.id,
+                articles.c.story_id,
+                articles.c.content_hash,
+                articles.c.shingles,
+                articles.c.published_at,
+            )
+            .where(articles.c.first_seen_at >= since, articles.c.story_id.is_not(None), articles.c.id > after_id)
+            .order_by(articles.c.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [(r.story_id, r.content_hash, r.shingles, r.published_at) for r in rows], max(
+            after_id, self.max_article_id()
+        )
+
+    def max_article_id(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(sa.select(sa.func.max(articles.c.id))) or 0)
 
     def cluster_candidates(self, since: datetime) -> list[tuple[int, str, Any, datetime | None]]:
         """(story_id, content_hash, clustering features, published_at) of every clustered article seen since `since`."""
