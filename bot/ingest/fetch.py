@@ -145,6 +145,10 @@ class Fetcher:
         """Hold one of the host's request slots, then one of the global ones."""
         if self._all is None:
             self._all = asyncio.Semaphore(self.settings.max_concurrency)
+        if self.settings.max_per_host >= self.settings.max_concurrency:
+            async with self._all:  # the host cap cannot bind: one queue is enough
+                yield
+            return
         host_limit, users = self._hosts.get(host) or (asyncio.Semaphore(self.settings.max_per_host), 0)
         self._hosts[host] = (host_limit, users + 1)
         try:
