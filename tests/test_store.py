@@ -195,7 +195,7 @@ def test_pruning_drops_old_bodies_but_keeps_dedupe_keys(db_url: str, tmp_path: P
     later = NOW + timedelta(days=40)
     assert store.prune_bodies(later - timedelta(days=30), later) == 1
     assert store.prune_bodies(later - timedelta(days=30), later) == 0  # already pruned
-    assert store.known_article(a.id, "a-1", None) and store.known_article(a.id, "other", "https://a.example/x")
+    assert store.known_keys(a.id, ["a-1"], ["https://a.example/x"]) == ({"a-1"}, {"https://a.example/x"})
     [article] = store.story_articles([1])[1]
     assert article.text == "" and article.title == "Harbor bridge reopens after repairs" and article.summary
     store.close()

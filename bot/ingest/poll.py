@@ -168,8 +168,11 @@ async def _with_full_text(
     loop = asyncio.get_running_loop()
     items = []
     pages = 0
+    urls = {item.guid: canonical_url(item.url) for item in parsed.items if item.url}
+    # the same exact-dedupe keys store_items uses, looked up once for the whole feed
+    known_guids, known_urls = store.known_keys(feed.id, list(urls), list(urls.values()))
     for item in parsed.items:
-        new = item.url and not store.known_article(feed.id, item.guid, canonical_url(item.url))
+        new = item.guid in urls and item.guid not in known_guids and urls[item.guid] not in known_urls
         if new and item.url and pages < FULL_TEXT_PAGES_PER_PASS:
             pages += 1
             try:

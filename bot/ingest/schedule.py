@@ -151,10 +151,6 @@ def after_failure(
     return earliest + wait * 0.1 * phase(url), paused
 
 
-def is_due(next_check_at: datetime | None, now: datetime) -> bool:
-    return next_check_at is None or next_check_at <= now
-
-
 def _int(value: str | None) -> int | None:
     text = (value or "").strip()
     return int(text) if text.isdigit() else None

@@ -20,14 +20,6 @@ from bot.store.schema import (
 class ArticleQueries:
     engine: Engine
 
-    def known_article(self, feed_id: int, guid: str, canonical_url: str | None) -> bool:
-        """True when this feed already has the GUID, or any feed has the canonical URL."""
-        cond = sa.and_(articles.c.feed_id == feed_id, articles.c.guid == guid)
-        if canonical_url:
-            cond = sa.or_(cond, articles.c.canonical_url == canonical_url)
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(articles.c.id).where(cond).limit(1)).first() is not None
-
     def known_keys(self, feed_id: int, guids: Sequence[str], urls: Sequence[str]) -> tuple[set[str], set[str]]:
         """Of these, the GUIDs this feed already has and the canonical URLs any feed has (one pass each)."""
         known_guids: set[str] = set()
