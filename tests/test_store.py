@@ -139,6 +139,46 @@ def test_same_text_from_two_feeds_is_one_story(db_url: str, tmp_path: Path) -> N
     store.close()
 
 
+def test_a_batch_keeps_story_rows_right(db_url: str, tmp_path: Path) -> None:
+    """One feed's batch: a copy joins the story its first article started (which stays the
+    representative); a later feed's copy counts as a second source and moves the update time."""
+    settings = settings_from_dict({"bot": {"database": db_url}}, tmp_path / "c.toml")
+    store = Store.open(db_url)
+    a = store.feeds([store.add_feed("https://a.example/feed", NOW)])[0]
+    b = store.feeds([store.add_feed("https://b.example/feed", NOW)])[0]
+    index = StoryIndex([])
+    ferry = "Ferry fares rise by ten percent in January, operator Bluewater said on Tuesday."
+    batch = ParsedFeed(
+        "A",
+        None,
+        (  # newest first, as feeds list them: stored oldest first
+            item("a-3", "https://a.example/bridge-copy"),
+            item("a-2", "https://a.example/ferry", title="Ferry fares rise", text=ferry),
+            item("a-1", "https://a.example/bridge"),
+        ),
+    )
+    assert store_items(store, a, batch, settings, NOW, index) == 3
+    later = NOW + timedelta(hours=1)
+    assert store_items(store, b, ParsedFeed("B", None, (item("b-1", "https://b.example/y"),)), settings, later, index)
+    with store.engine.connect() as conn:
+        ids = dict(conn.execute(sa.text("SELECT guid, id FROM articles")).all())
+        story_of = dict(conn.execute(sa.text("SELECT guid, story_id FROM articles")).all())
+        rows = {
+            r.id: r
+            for r in conn.execute(
+                sa.text("SELECT id, representative_id, sources, first_seen_at, updated_at FROM stories")
+            )
+        }
+    assert story_of["a-1"] == story_of["a-3"] == story_of["b-1"] != story_of["a-2"]
+    bridge, ferry_story = rows[story_of["a-1"]], rows[story_of["a-2"]]
+    assert bridge.representative_id == ids["a-1"] and ferry_story.representative_id == ids["a-2"]
+    assert (bridge.sources, ferry_story.sources) == (2, 1)
+    assert str(bridge.updated_at) > str(bridge.first_seen_at) and str(ferry_story.updated_at) == str(
+        ferry_story.first_seen_at
+    )
+    store.close()
+
+
 def test_a_digest_slot_is_taken_once(db_url: str) -> None:
     store = Store.open(db_url)
     sub = store.upsert_subscription(ChannelRef("console", "#n"), NOW, schedule=["08:00"], timezone="UTC")
