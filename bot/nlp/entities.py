@@ -221,7 +221,8 @@ class _Tok(NamedTuple):
 
 
 def _tokenize(text: str) -> list[_Tok]:
-    starts = {s for s, _ in sentence_spans(text)}
+    spans = sentence_spans(text)
+    starts = {s for s, _ in spans}
     toks: list[_Tok] = []
     append = toks.append
     fresh = True  # next word token opens a sentence, line or quote
@@ -245,12 +246,12 @@ def _tokenize(text: str) -> list[_Tok]:
         if len(word) < len(whole):
             append(_Tok(whole[len(word) :], start + len(word), m.end(), False))
         fresh = False
-    return _mark_shouting(text, toks)
+    return _mark_shouting(text, spans, toks)
 
 
-def _mark_shouting(text: str, toks: list[_Tok]) -> list[_Tok]:
+def _mark_shouting(text: str, spans: list[tuple[int, int]], toks: list[_Tok]) -> list[_Tok]:
     loud: list[tuple[int, int]] = []
-    for s, e in sentence_spans(text):
+    for s, e in spans:
         chunk = text[s:e]
         if not any(c.islower() for c in chunk) and sum(c.isupper() for c in chunk) >= 2:
             loud.append((s, e))
@@ -261,9 +262,10 @@ def _mark_shouting(text: str, toks: list[_Tok]) -> list[_Tok]:
 
 def _is_cap(tok: _Tok) -> bool:
     t = tok.text
-    if t.startswith(("al-", "el-")) and len(t) > 3 and t[3].isupper():
-        return True
-    return t[0].isupper() and (t[0].isalpha())
+    first = t[0]
+    if first == "a" or first == "e":  # "al-Assad", "el-Sisi"
+        return t.startswith(("al-", "el-")) and len(t) > 3 and t[3].isupper()
+    return first.isupper() and first.isalpha()
 
 
 def _is_acronym(t: str) -> bool:
