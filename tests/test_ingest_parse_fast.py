@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from feedparser.datetimes import _parse_date
@@ -87,10 +88,10 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
 </feed>""".encode()
 
 
-def _feedparser_path(data: bytes, monkeypatch: pytest.MonkeyPatch, **kwargs: object) -> ParsedFeed:
+def _feedparser_path(data: bytes, monkeypatch: pytest.MonkeyPatch, url: str = URL, **kwargs: object) -> ParsedFeed:
     with monkeypatch.context() as m:
         m.setattr(parse_module, "_parse_fast", lambda *a, **k: None)
-        return parse_feed(data, url=URL, now=NOW, **kwargs)  # type: ignore[arg-type]
+        return parse_feed(data, url=url, now=NOW, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("data", [RSS2, RDF, ATOM], ids=["rss2", "rdf", "atom"])
@@ -266,3 +267,30 @@ def test_future_and_control_characters(monkeypatch: pytest.MonkeyPatch) -> None:
     assert item.published == NOW
     assert parse_feed(data, url=URL, now=NOW + timedelta(days=1)).items[0].published == NOW + timedelta(hours=1)
     assert parse_feed(data, url=URL, now=NOW) == _feedparser_path(data, monkeypatch)
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feeds"
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"{CORPUS} is absent: the shared corpora are not beside this clone")
+def test_fast_path_matches_feedparser_on_every_corpus_feed_it_takes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every corpus document the fast path reads gives exactly what the feedparser path gives."""
+    files = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix not in (".csv", ".jsonl", ".json"))
+    taken = 0
+    differ: list[str] = []
+    for path in files:
+        data = path.read_bytes()
+        headers = {"content-type": "application/xml"}
+        url = f"https://corpus.example/{path.relative_to(CORPUS).as_posix()}"
+        fast = parse_module._parse_fast(data, url=url, now=NOW, headers=headers)
+        if fast is None:
+            continue
+        taken += 1
+        if fast != _feedparser_path(data, monkeypatch, url=url, headers=headers):
+            differ.append(path.relative_to(CORPUS).as_posix())
+    with capsys.disabled():
+        print(f"\n[fast path] {taken} of {len(files)} corpus files take it; {len(differ)} differ from feedparser")
+    assert taken > 350
+    assert not differ, differ[:20]
