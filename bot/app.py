@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
+from datetime import timedelta
 from typing import TextIO
 
 from bot.commands.router import Router
@@ -92,7 +93,7 @@ class App:
 
     async def poll(self, feed_ids: Iterable[int] | None = None, *, due_only: bool = False) -> PollReport:
         report = await poll_feeds(self.store, self.fetcher, self.settings, self.clock, feed_ids, due_only=due_only)
-        await self.send_notices(report)
+        await self.send_notices()
         return report
 
     async def digest_for(self, sub: SubscriptionRow, kind: str = "scheduled") -> list[DigestOutcome]:
@@ -125,19 +126,41 @@ class App:
                 outcomes += await self.digest_for(sub, "manual")
         return outcomes
 
-    async def send_notices(self, report: PollReport) -> None:
-        """Tell channels about their feeds' troubles (paused, resumed) once, through their adapter."""
-        for channel, text in getattr(report, "notices", ()):
-            adapter = self.adapters.get(channel.platform)
-            if adapter is None:
-                log.warning("no %s adapter to tell %s: %s", channel.platform, channel, text)
-                continue
+    async def send_notices(self) -> int:
+        """Post the queued feed trouble notices (paused, works again) through each channel's adapter.
+
+        A refused post is tried again later (1, 2, 4 ... minutes, at most hourly); a notice the
+        platform refuses for good, or one still unsaid after NOTICE_MAX_AGE, is dropped and
+        logged. Returns how many were posted.
+        """
+        sent = 0
+        now = self.clock.now()
+        for notice in self.store.claim_notices(now, now + NOTICE_LEASE):
+            adapter = self.adapters.get(notice.channel.platform)
             try:
-                await adapter.post_notice(channel, text)
-            except PostError as exc:
-                log.error("could not tell %s that %s: %s", channel, text, exc)
-            except Exception:  # one channel's trouble must not keep the others from being told
-                log.exception("could not tell %s that %s", channel, text)
+                if adapter is None:
+                    # `newsbot poll --once` may run without the chat platforms: the bot tells them
+                    raise PostError(f"no {notice.channel.platform} adapter is enabled in this process")
+                await adapter.post_notice(notice.channel, notice.text)
+            except Exception as exc:  # one channel's trouble must not keep the others from being told
+                error = str(exc) if isinstance(exc, PostError) else f"internal error: {exc!r}"
+                late = now - notice.created_at >= NOTICE_MAX_AGE
+                if (isinstance(exc, PostError) and not exc.retryable) or late:
+                    log.error("gave up telling %s that %s: %s", notice.channel, notice.text, error)
+                    self.store.notice_done(notice.id, now, sent=False, error=error)
+                else:
+                    retry = now + min(timedelta(minutes=2 ** (notice.attempts - 1)), timedelta(hours=1))
+                    log.warning("could not tell %s yet (%s); trying again at %s", notice.channel, error, retry)
+                    self.store.notice_retry(notice.id, retry, error)
+                continue
+            self.store.notice_done(notice.id, now, sent=True)
+            sent += 1
+        return sent
+
+
+# A notice being posted is held this long; a process that dies meanwhile leaves it to the next.
+NOTICE_LEASE = timedelta(minutes=5)
+NOTICE_MAX_AGE = timedelta(days=1)  # past this, "feed X is paused" is news nobody needs
 
 
 def _config_digest(sc: SubscriptionConfig) -> str:

@@ -180,11 +180,12 @@ class Scheduler:
         )
 
     async def _maintain(self) -> None:
-        pruned = self.app.store.prune_bodies(
-            self.app.clock.now() - timedelta(days=self.app.settings.retention_days), self.app.clock.now()
-        )
+        now = self.app.clock.now()
+        cutoff = now - timedelta(days=self.app.settings.retention_days)
+        pruned = self.app.store.prune_bodies(cutoff, now)
         if pruned:
             log.info("pruned the bodies of %d old articles (their dedupe keys stay)", pruned)
+        self.app.store.prune_notices(cutoff)
 
     async def _digest(self, subscription_id: int, time_of_day: str) -> None:
         sub = self.app.store.subscription_by_id(subscription_id)

@@ -17,10 +17,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 import bot.ingest.poll as poll_module
+from bot.app import App
 from bot.config import Settings, settings_from_dict
+from bot.errors import PostError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poll import format_report, poll_feeds
-from bot.models import ChannelRef, PollReport
+from bot.models import ChannelRef, PollReport, PostedMessage
 from bot.store.feeds import FeedSchedule
 from bot.store.store import Store
 from tests.conftest import FixedClock
@@ -292,3 +294,79 @@ async def test_two_pollers_never_fetch_one_feed_at_once(rig: Rig) -> None:
     first, second = await asyncio.gather(rig.poll(due_only=True), rig.poll(due_only=True))
     assert sorted((first.feeds, second.feeds)) == [0, 1]
     assert rig.site.hits["a"] == 1
+
+
+class NoticeBoard:
+    """A chat platform that takes notices, refusing them while `refuse` holds an error."""
+
+    name = "console"
+
+    def __init__(self) -> None:
+        self.said: list[tuple[str, str]] = []
+        self.refuse: Exception | None = None
+
+    async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
+        if self.refuse is not None:
+            raise self.refuse
+        self.said.append((str(channel), text))
+        return PostedMessage(ref=f"n{len(self.said)}")
+
+
+def _app(rig: Rig, board: NoticeBoard) -> App:
+    return App(rig.settings, rig.store, {"console": board}, rig.clock)  # type: ignore[dict-item]
+
+
+async def _pause(rig: Rig, fid: int) -> None:
+    for attempt in range(10):
+        if attempt:
+            rig.clock.current = rig.state(fid).next_check_at or rig.clock.now()
+        await rig.poll(due_only=True)
+    assert rig.state(fid).pause_notified
+
+
+async def test_a_pause_notice_survives_a_refused_post_and_a_restart(rig: Rig) -> None:
+    fid = rig.feed("a", status(500), NEWS, OTHER)
+    await _pause(rig, fid)
+    board = NoticeBoard()
+    board.refuse = PostError("ratelimited: slow down")
+    app = _app(rig, board)
+    assert await app.send_notices() == 0
+    assert [s for s, _, _ in rig.store.notices_for(NEWS)] == ["pending"]
+    assert rig.store.notices_for(NEWS)[0][2] == "ratelimited: slow down"
+    await app.fetcher.close()
+    # a restart: the queued notices are in the database, not in the old process
+    rig.store.close()
+    rig.store = Store.open(rig.db_url)
+    board = NoticeBoard()
+    app = _app(rig, board)
+    assert await app.send_notices() == 0  # not before its retry time
+    rig.clock.advance(minutes=1)
+    assert await app.send_notices() == 2
+    assert sorted(c for c, _ in board.said) == sorted([str(NEWS), str(OTHER)])
+    assert all("is paused" in text for _, text in board.said)
+    rig.clock.advance(hours=2)
+    assert await app.send_notices() == 0 and len(board.said) == 2  # each said once
+    assert [s for s, _, _ in rig.store.notices_for(NEWS)] == ["sent"]
+    await app.fetcher.close()
+
+
+async def test_notices_refused_for_good_or_for_a_day_are_dropped_with_the_reason(rig: Rig) -> None:
+    fid = rig.feed("a", status(500), NEWS, ChannelRef("slack", "C0NEWS"))
+    await _pause(rig, fid)
+    board = NoticeBoard()
+    board.refuse = PostError("channel_not_found", retryable=False)
+    app = _app(rig, board)
+    assert await app.send_notices() == 0
+    assert rig.store.notices_for(NEWS) == [("dropped", rig.store.notices_for(NEWS)[0][1], "channel_not_found")]
+    # no slack adapter in this process: kept for one that has it, then given up after a day
+    slack = ChannelRef("slack", "C0NEWS")
+    for _ in range(12):
+        rig.clock.advance(hours=2)
+        await app.send_notices()
+    status_, _, error = rig.store.notices_for(slack)[0]
+    assert status_ == "dropped" and error and "no slack adapter" in error
+    assert board.said == []
+    # housekeeping forgets notices that are done, after the retention period
+    assert rig.store.prune_notices(rig.clock.now() + timedelta(seconds=1)) == 2
+    assert rig.store.notices_for(NEWS) == []
+    await app.fetcher.close()

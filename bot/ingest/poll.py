@@ -101,7 +101,8 @@ async def poll_feeds(
         finally:
             for task in tasks:
                 task.cancel()
-    store.save_poll_results(results)
+    # the notices go in with the state that marks them told, so a crash cannot lose one
+    store.save_poll_results(results, report.notices, now)
     if index is not None:
         # what this pass stored is in the index already: the next pass loads only newer articles
         _INDEXES[store].top_id = store.max_article_id()

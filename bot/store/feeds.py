@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.models import ChannelRef
+from bot.store.notices import queue_notices
 from bot.store.rows import FeedRow, feed_row, new_id
 from bot.store.schema import (
     articles,
@@ -121,8 +123,14 @@ class FeedQueries:
                 claimed += [_schedule(r) for r in conn.execute(stmt.returning(*feeds.c))]
         return sorted(claimed, key=lambda s: s.feed.id)
 
-    def save_poll_results(self, results: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-        """Write each feed's new polling state (`feeds` column -> value) in one transaction."""
+    def save_poll_results(
+        self,
+        results: Sequence[tuple[int, Mapping[str, Any]]],
+        notices: Sequence[tuple[ChannelRef, str]] = (),
+        now: datetime | None = None,
+    ) -> None:
+        """Write each feed's new polling state (`feeds` column -> value) in one transaction, with
+        the notices that state change calls for (a pause marked as told is queued to be told)."""
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for feed_id, values in results:
             keys = tuple(sorted(values))
@@ -135,3 +143,6 @@ class FeedQueries:
                     .values({k: sa.bindparam(f"_{k}") for k in keys})
                 )
                 conn.execute(stmt, params)
+            if notices:
+                assert now is not None, "queued notices need the time they were queued"
+                queue_notices(conn, notices, now)

@@ -162,3 +162,22 @@ posted_messages = sa.Table(
     sa.Column("thread_ref", sa.Text),
     sa.Column("posted_at", UTCDateTime, nullable=False),
 )
+
+# Feed trouble notices ("paused", "works again") waiting to be said in a channel: written in the
+# same transaction that marks the feed's channels as told, then posted with retries, so neither a
+# crash nor a platform error loses one.
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("platform", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),  # also the lease while one is being posted
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", sa.Text, nullable=False, server_default="pending"),  # pending | sent | dropped
+    sa.Column("last_error", sa.Text),
+    sa.Column("done_at", UTCDateTime),
+    sa.Index("ix_notices_status_next_attempt_at", "status", "next_attempt_at"),
+)

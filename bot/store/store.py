@@ -1,6 +1,6 @@
 """Store: every query the core runs, on SQLite or PostgreSQL through the same Core SQL.
 
-The queries are grouped by domain in feeds, channels, articles and digests; each call is
+The queries are grouped by domain in feeds, channels, articles, digests and notices; each call is
 one short transaction. Raises StorageError when the database cannot be used.
 """
 
@@ -17,13 +17,25 @@ from bot.store.digests import DigestQueries
 from bot.store.engine import create_engine
 from bot.store.feeds import FeedQueries
 from bot.store.maintenance import MaintenanceQueries
+from bot.store.notices import NoticeQueries, NoticeRow
 from bot.store.rows import DigestRow, FeedRow, StoredArticle, SubscriptionRow
 from bot.store.search import SearchHit, SearchQueries
 
-__all__ = ["DigestRow", "FeedRow", "SearchHit", "Store", "StoredArticle", "SubscriptionRow", "index_article"]
+__all__ = [
+    "DigestRow",
+    "FeedRow",
+    "NoticeRow",
+    "SearchHit",
+    "Store",
+    "StoredArticle",
+    "SubscriptionRow",
+    "index_article",
+]
 
 
-class Store(FeedQueries, ChannelQueries, ArticleQueries, DigestQueries, SearchQueries, MaintenanceQueries):
+class Store(
+    FeedQueries, ChannelQueries, ArticleQueries, DigestQueries, SearchQueries, MaintenanceQueries, NoticeQueries
+):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
