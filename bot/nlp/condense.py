@@ -85,8 +85,8 @@ def _is_sentence(s: str) -> bool:
     words = _words(s)
     if len(words) < _MIN_WORDS or not _ENDS_LIKE_SENTENCE.search(s):
         return False
-    letters = [c for c in s if c.isalpha()]
-    return not (letters and sum(c.isupper() for c in letters) > 0.6 * len(letters))
+    letters = "".join(filter(str.isalpha, s))
+    return not (letters and sum(map(str.isupper, letters)) > 0.6 * len(letters))
 
 
 def _repeats_headline(s: str, title_words: set[str]) -> bool:

@@ -568,6 +568,27 @@ def rank_entities(
     return _score(groups, title, len(text), lead_chars)
 
 
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _mentions(haystack: str, needle: str) -> bool:
+    """`needle` occurs in `haystack` as a whole word run (not inside a longer word).
+
+    Plain `find` plus a look at the neighbouring characters: a regex per entity form overflowed
+    re's pattern cache and compiled anew for every article (6% of enrichment, measured)."""
+    if not needle:
+        return False
+    start = haystack.find(needle)
+    while start >= 0:
+        end = start + len(needle)
+        before_ok = start == 0 or not _WORD_CHAR.match(haystack[start - 1])
+        after_ok = end == len(haystack) or not _WORD_CHAR.match(haystack[end])
+        if before_ok and after_ok:
+            return True
+        start = haystack.find(needle, start + 1)
+    return False
+
+
 def _title_case(toks: list[_Tok]) -> bool:
     words = [t.text for t in toks if t.text[0].isalpha() and len(t.text) > 3]
     return len(words) >= 3 and all(w[0].isupper() for w in words)
@@ -620,7 +641,7 @@ def _score(groups: dict[str, _Group], title: str, text_len: int, lead_chars: int
     scored: list[tuple[float, int, KeyEntity]] = []
     for g in groups.values():
         canonical = _canonical(g)
-        in_title = g.in_title or any(re.search(rf"(?<!\w){re.escape(f.casefold())}(?!\w)", title_low) for f in g.forms)
+        in_title = g.in_title or any(_mentions(title_low, f.casefold()) for f in g.forms)
         score = 3.0 if in_title else 0.0
         if g.first < lead_chars:
             score += 1.5 * (1.0 - g.first / max(lead_chars, 1)) + 0.5

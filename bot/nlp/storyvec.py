@@ -6,6 +6,7 @@ the clustering index can weight them by the document frequencies it sees. Pure, 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter, defaultdict
@@ -65,6 +66,15 @@ def _normal(word: str) -> str:
     return _POSSESSIVE.sub("", low) if len(low) > 3 else low
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _term(word: str) -> str | None:
+    """The stemmed term a word counts as, or None for a stop word or a single character.
+
+    Memoised: news repeats its vocabulary, and this ran once per word of every article."""
+    low = _normal(word)
+    return _stem(low) if len(low) > 1 and low not in _STOPS else None
+
+
 def _terms(text: str, limit: int | None = None) -> list[tuple[str, bool]]:
     """(stemmed term, specific) pairs; specific = a number, or a name inside a sentence."""
     out = []
@@ -72,8 +82,8 @@ def _terms(text: str, limit: int | None = None) -> list[tuple[str, bool]]:
         if limit is not None and n >= limit:
             break
         word = w.group()
-        low = _normal(word)
-        if len(low) > 1 and low not in _STOPS:
+        term = _term(word)
+        if term is not None:
             start = w.start()
             specific = word[0].isdigit() or (
                 word[0].isupper()
@@ -81,7 +91,7 @@ def _terms(text: str, limit: int | None = None) -> list[tuple[str, bool]]:
                 and text[start - 1] == " "
                 and _INSIDE.match(text[start - 2]) is not None
             )
-            out.append((_stem(low), specific))
+            out.append((term, specific))
     return out
 
 
