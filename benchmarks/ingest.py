@@ -3,7 +3,7 @@
 
 Feeds are built from ../shared/data/feeds/realworld (files under 30 KB that hold entries) and
 served by an aiohttp server in a child process on 127.0.0.1, so its CPU is not counted. Run:
-    python benchmarks/ingest.py [--feeds 1000] [--budget 60] [--parse-only]
+    python benchmarks/ingest.py [--feeds 1000] [--rounds 3] [--budget 60] [--parse-only]
 """
 
 from __future__ import annotations
@@ -221,6 +221,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds the baseline loop may run at most")
     parser.add_argument("--reps", type=int, default=3, help="parse timings per file (median kept)")
     parser.add_argument("--parse-only", action="store_true", help="run the parse-throughput section only")
+    parser.add_argument("--rounds", type=int, default=3, help="polling rounds, each newsbot next to the baseline")
     args = parser.parse_args()
     if not REALWORLD.is_dir():
         print(f"benchmark needs {REALWORLD} (../shared beside the repository)", file=sys.stderr)
@@ -238,24 +239,34 @@ def main() -> int:
     receive, send = mp.Pipe(duplex=False)
     server = mp.get_context("fork").Process(target=serve, args=((first, second), send), daemon=True)
     server.start()
+    ratios = []
     try:
         base = f"http://127.0.0.1:{receive.recv()}"
-        with tempfile.TemporaryDirectory() as tmp:
-            ours = asyncio.run(newsbot_polls(base, args.feeds, Path(tmp)))
-        theirs = baseline_polls(base, args.feeds, args.budget)
+        # Each round is a fresh bot (new database, first poll, measured poll) next to a baseline
+        # loop right after it: the machine is shared, so one pair can land on a busy moment.
+        for r in range(1, args.rounds + 1):
+            print(f"round {r} of {args.rounds}:")
+            with tempfile.TemporaryDirectory() as tmp:
+                ours = asyncio.run(newsbot_polls(base, args.feeds, Path(tmp)))
+            theirs = baseline_polls(base, args.feeds, args.budget)
+            ours_rate = ours["polls"] / ours["wall"]
+            theirs_rate = theirs["polls"] / theirs["wall"]
+            pair = (("newsbot poller", ours_rate, ours), ("feedparser.parse(url)", theirs_rate, theirs))
+            for name, rate, run in pair:
+                cpu_ms = 1000 * run["cpu"] / run["polls"]
+                print(
+                    f"  {name:<22} {rate:8.0f} polls/s  {cpu_ms:6.2f} ms CPU/poll"
+                    f"  ({run['polls']:.0f} polls in {run['wall']:.2f}s, {run.get('failed', 0):.0f} failed)"
+                )
+            ratios.append(ours_rate / theirs_rate)
+            print(f"  newsbot / baseline: {ratios[-1]:.1f}x polls/s")
     finally:
         server.terminate()
         server.join()
-    ours_rate = ours["polls"] / ours["wall"]
-    theirs_rate = theirs["polls"] / theirs["wall"]
-    print("polling (95% unchanged):")
-    for name, rate, run in (("newsbot poller", ours_rate, ours), ("feedparser.parse(url)", theirs_rate, theirs)):
-        cpu_ms = 1000 * run["cpu"] / run["polls"]
-        print(
-            f"  {name:<22} {rate:8.0f} polls/s  {cpu_ms:6.2f} ms CPU/poll"
-            f"  ({run['polls']:.0f} polls in {run['wall']:.2f}s, {run.get('failed', 0):.0f} failed)"
-        )
-    print(f"  newsbot / baseline: {ours_rate / theirs_rate:.1f}x polls/s (target >= 10x)")
+    print(
+        f"polling (95% unchanged): newsbot / baseline {statistics.median(ratios):.1f}x polls/s, median of "
+        f"{len(ratios)} rounds ({', '.join(f'{x:.1f}x' for x in ratios)}; target >= 10x)"
+    )
     parse_throughput(args.reps)
     return 0
 

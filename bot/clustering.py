@@ -104,6 +104,10 @@ class StoryIndex:
             self._add(story_id, digest, sketch, feats, pub or published)
 
     # --- public API -----------------------------------------------------------------------
+    def __len__(self) -> int:
+        """How many articles the index compares newcomers with."""
+        return len(self._docs)
+
     def find(self, info: Enriched) -> int | None:
         """The story this article belongs to, or None when it starts a new one."""
         return self._find(info.content_hash, *self._parsed(info))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import heap
 from bot.clustering import StoryIndex
 from bot.config import Settings
 from bot.enrich import Enriched, enrich
@@ -105,7 +106,11 @@ async def poll_feeds(
     store.save_poll_results(results, report.notices, now)
     if index is not None:
         # what this pass stored is in the index already: the next pass loads only newer articles
-        _INDEXES[store].top_id = store.max_article_id()
+        cached = _INDEXES[store]
+        cached.top_id = store.max_article_id()
+        # a rebuilt index is all new to the collector; otherwise only what this pass added is
+        heap.grew(len(cached.index) if cached.fresh else report.new_articles)
+        cached.fresh = False
     report.seconds = time.perf_counter() - started
     return report
 
@@ -136,6 +141,7 @@ class _IndexCache:
     index: StoryIndex
     top_id: int  # the highest article id the index has seen
     built_at: datetime
+    fresh: bool = True  # built in this pass (bot/heap.py keeps the collector off it)
 
 
 # One story index per store, kept between passes of a long-running bot: reloading the whole
