@@ -17,7 +17,8 @@ from typing import TextIO
 from bot.commands.router import Router
 from bot.config import Settings, SubscriptionConfig
 from bot.delivery import DigestOutcome, run_digest
-from bot.errors import PostError
+from bot.errors import ConfigError, PostError
+from bot.ingest.clean import full_text_problem
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poll import poll_feeds
 from bot.models import ChannelRef, CommandRequest, PollReport, Reply
@@ -51,6 +52,7 @@ class App:
         stream: TextIO | None = None,
         adapters: dict[str, ChatAdapter] | None = None,
     ) -> App:
+        _check_full_text(settings)
         store = Store.open(settings.database_url)
         app = cls(settings, store, adapters if adapters is not None else build_adapters(settings, stream), clock)
         app.sync_config()
@@ -161,6 +163,14 @@ class App:
 # A notice being posted is held this long; a process that dies meanwhile leaves it to the next.
 NOTICE_LEASE = timedelta(minutes=5)
 NOTICE_MAX_AGE = timedelta(days=1)  # past this, "feed X is paused" is news nobody needs
+
+
+def _check_full_text(settings: Settings) -> None:
+    """A feed set to full text must get it: without trafilatura it would quietly keep its teasers."""
+    wanted = [i for i, fc in enumerate(settings.feeds) if fc.full_text]
+    problem = full_text_problem() if wanted else None
+    if problem:
+        raise ConfigError(f"feeds[{wanted[0]}].full_text", problem)
 
 
 def _config_digest(sc: SubscriptionConfig) -> str:

@@ -11,6 +11,9 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import App
 from bot.config import settings_from_dict
+from bot.errors import ConfigError
+from bot.ingest import clean
+from bot.ingest.clean import full_text_problem
 from tests.conftest import FixedClock
 from tests.fakes import FlakyAdapter
 
@@ -79,3 +82,28 @@ async def test_teasers_become_articles(site: str, db_url: str, tmp_path: Path, f
         assert ferry == "Fares go up in January."
     assert by_title["Page that is gone"].text == "A teaser whose page is gone."  # a 404 keeps the teaser
     await app.close()
+
+
+def test_trafilatura_is_importable_where_the_tests_run() -> None:
+    # the dev extra installs what the fulltext extra does; without lxml_html_clean the import fails
+    assert full_text_problem() is None
+
+
+async def test_full_text_without_trafilatura_is_a_config_error_not_quiet_teasers(
+    site: str, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing() -> None:
+        raise ImportError("lxml.html.clean module is now a separate project lxml_html_clean")
+
+    monkeypatch.setattr(clean, "_trafilatura", missing)
+    settings = settings_from_dict(
+        {
+            "bot": {"database": db_url},
+            "feeds": [{"url": f"{site}/other.xml"}, {"url": f"{site}/feed.xml", "full_text": True}],
+        },
+        tmp_path / "config.toml",
+    )
+    with pytest.raises(ConfigError) as caught:
+        App.open(settings, clock=FixedClock(), adapters={"console": FlakyAdapter()})
+    assert caught.value.key == "feeds[1].full_text"
+    assert "lxml_html_clean" in caught.value.problem and "pip install 'newsbot[fulltext]'" in caught.value.problem

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from html import unescape
 from html.parser import HTMLParser
+from typing import Any
 
 __all__ = [
     "clean_content",
@@ -456,7 +457,7 @@ def extract_article(html: str, url: str | None = None) -> str:
     if not html or not html.strip():
         return ""
     try:
-        import trafilatura  # optional: the `fulltext` extra
+        trafilatura = _trafilatura()
     except ImportError:
         return clean_content(html)
     try:
@@ -464,3 +465,21 @@ def extract_article(html: str, url: str | None = None) -> str:
     except Exception:  # a parser crash on one hostile page must not stop a poll
         text = None
     return _drop_boilerplate(_plain_paragraphs(text)) if text else clean_content(html)
+
+
+def _trafilatura() -> Any:
+    import trafilatura  # optional: the `fulltext` extra
+
+    return trafilatura
+
+
+def full_text_problem() -> str | None:
+    """Why full-text mode cannot extract articles here (trafilatura not importable), or None."""
+    try:
+        _trafilatura()
+    except ImportError as exc:  # not installed, or one of its own imports failed (lxml_html_clean)
+        return (
+            f"full-text mode needs trafilatura, which could not be imported ({exc}); "
+            "install it with: pip install 'newsbot[fulltext]'"
+        )
+    return None
