@@ -115,6 +115,9 @@ class App:
         sub = self.store.subscription(channel)
         return [] if sub is None else list(sub.follows)
 
+    def channel_manager(self, channel: ChannelRef) -> str | None:
+        return self.store.channel_manager(channel)
+
     # --- entry points -----------------------------------------------------------------------
 
     async def handle_command(self, request: CommandRequest) -> Reply:

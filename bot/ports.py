@@ -67,6 +67,10 @@ class ChannelLookup(Protocol):
 
     def channel_follows(self, channel: ChannelRef) -> Sequence[str]: ...
 
+    def channel_manager(self, channel: ChannelRef) -> str | None:
+        """The platform user who last changed the channel's news, told by DM when posting there fails."""
+        ...
+
 
 @runtime_checkable
 class UsesChannelLookup(Protocol):

@@ -246,6 +246,33 @@ def test_changes_need_permission(config: Path, capsys: pytest.CaptureFixture[str
     assert all(ok for ok, _ in results[6:]), results[6:]
 
 
+def test_the_channels_manager_is_whoever_last_changed_its_news(config: Path) -> None:
+    import asyncio
+
+    from bot.app import App
+    from bot.config import load_settings
+    from bot.models import ChannelRef, CommandRequest
+
+    channel = ChannelRef("slack", "C1")
+
+    async def run() -> list[str | None]:
+        app = App.open(load_settings(config), adapters={})
+        seen = []
+        for user, line, may in (
+            ("U1", "follow NATO", True),  # a change: U1 manages the channel
+            ("U2", "follow", True),  # only shows: no change
+            ("U3", "follow Seoul", False),  # refused: no change
+            ("U4", "follow nothing-here", True),  # a change by U4
+            ("U5", "settings stories 0", True),  # an error reply: no change
+        ):
+            await app.handle_command(CommandRequest(channel, user, line, can_manage=may))
+            seen.append(app.channel_manager(channel))
+        await app.close()
+        return seen
+
+    assert asyncio.run(run()) == ["U1", "U1", "U1", "U4", "U4"]
+
+
 def test_odd_input_gets_a_reply_not_a_crash(site: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cmd(config, f"subscribe {site}/pacific-wire.xml", capsys)
     code, out = cmd(config, "search NA\x00TO", capsys)

@@ -8,7 +8,7 @@ interaction-callback and webhook calls, which the fake records.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +40,6 @@ EPHEMERAL = 64
 CHANNEL = ChannelRef("discord", str(TEXT_ID))
 
 
-class Lookup:
-    """What the App gives the adapter for autocomplete (the wiring proposed for bot/app.py)."""
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-
-    def channel_feeds(self, channel: ChannelRef) -> Sequence[tuple[int, str, str]]:
-        sub = self.app.store.subscription(channel)
-        return [] if sub is None else [(f.id, f.display_name, f.url) for f in self.app.store.subscribed_feeds(sub.id)]
-
-    def channel_follows(self, channel: ChannelRef) -> Sequence[str]:
-        sub = self.app.store.subscription(channel)
-        return [] if sub is None else list(sub.follows)
-
-
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
     server = await FakeDiscord().start()
@@ -75,7 +60,7 @@ async def start_bot(
         subscriptions=[{"channel": f"discord:{TEXT_ID}", "feeds": "all", "timezone": "Europe/Brussels"}],
     )
     app = App.open(settings_from_dict(raw, tmp_path / "config.toml"), clock=clock, adapters={"discord": adapter})
-    adapter.lookup = Lookup(app)
+    assert adapter.lookup is app  # the App wires itself in for autocomplete and the stored manager
     await adapter.start(app.handle_command)
     return app, adapter
 
@@ -166,7 +151,7 @@ async def test_a_member_without_manage_channels_is_refused_privately_and_nothing
     assert callback.body == {"type": 5, "data": {"flags": EPHEMERAL}}
     assert "not allowed to change this channel's news" in followups[0].body["content"]
     assert followups[0].body["flags"] & EPHEMERAL
-    assert len(Lookup(app).channel_feeds(CHANNEL)) == 3
+    assert len(app.channel_feeds(CHANNEL)) == 3
 
     # looking is allowed to everyone, and private
     callback, followups = await invoke(fake, fake.interaction("list", user_id=42, permissions=MEMBER_PERMISSIONS))
@@ -192,7 +177,7 @@ async def test_follow_takes_a_multi_word_topic_and_autocomplete_offers_the_chann
 
     _, followups = await invoke(fake, fake.interaction("unsubscribe", [option("feed", choice["value"])]))
     assert followups[0].body["content"].startswith("Unsubscribed from Harbor Ledger")
-    assert [name for _, name, _ in Lookup(app).channel_feeds(CHANNEL)] == ["Pacific Wire", "Lakeside Courier"]
+    assert [name for _, name, _ in app.channel_feeds(CHANNEL)] == ["Pacific Wire", "Lakeside Courier"]
 
 
 async def test_an_error_after_a_public_deferral_is_shown_only_to_the_caller_with_the_usage(

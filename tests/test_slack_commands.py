@@ -356,3 +356,32 @@ async def test_a_refused_digest_is_told_to_the_caller_and_the_manager_and_stays_
     assert shown(answer).startswith("Finished an earlier digest with")
     parent, *replies = fake.posted[1:]
     assert replies and {m.thread_ts for m in replies} == {parent.ts}
+
+
+async def test_the_manager_told_of_trouble_is_remembered_across_a_restart(
+    tmp_path: Path, fake: FakeSlack, clock: FixedClock
+) -> None:
+    settings = settings_for(tmp_path, fake)
+
+    async def boot() -> tuple[App, SlackAdapter]:
+        adapter = SlackAdapter(
+            replace(settings.slack, http_host="127.0.0.1", http_port=0),
+            SlackSecrets(bot_token="xoxb-test", signing_secret=SECRET),
+            retry_jitter=0.0,
+        )
+        app = App.open(settings, clock=clock, adapters={"slack": adapter})
+        await adapter.start(app.handle_command)
+        return app, adapter
+
+    app, adapter = await boot()
+    await app.poll()
+    await command(fake, adapter, "follow Port Alder", user="U0BOSS")
+    await command(fake, adapter, "list", user="U0USER")  # looking changes nothing: still U0BOSS's channel
+    await app.close()
+    app, adapter = await boot()  # a new process: nothing in memory
+    fake.fail_post = {1: "not_in_channel"}
+    answer = await command(fake, adapter, "digest now", user="U0USER")
+    assert "Could not post the digest" in shown(answer)
+    [dm] = fake.posted
+    assert dm.channel == "U0BOSS" and "not_in_channel" in dm.text
+    await app.close()

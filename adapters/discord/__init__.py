@@ -3,6 +3,7 @@
 `DiscordAdapter.from_settings(settings)` is what bot.app builds when `[discord] enabled = true`.
 """
 
-from adapters.discord.client import ChannelLookup, DiscordAdapter
+from adapters.discord.client import DiscordAdapter
+from bot.ports import ChannelLookup
 
 __all__ = ["ChannelLookup", "DiscordAdapter"]

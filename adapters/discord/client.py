@@ -12,7 +12,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import aiohttp
 import discord
@@ -24,7 +24,7 @@ from bot.commands.router import CHANGES, USAGE
 from bot.config import DiscordSettings, Settings
 from bot.errors import ConfigError, NewsbotError, PostError
 from bot.models import ChannelRef, CommandRequest, Digest, DigestStory, PostedMessage, Reply
-from bot.ports import CommandHandler
+from bot.ports import ChannelLookup, CommandHandler
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +39,6 @@ ARCHIVED_THREAD = 50083
 NEEDED = "View Channel, Send Messages, Embed Links, Create Public Threads and Send Messages in Threads"
 # Replies to these commands, when they change something, are shown to the channel; the rest only to the caller.
 PUBLIC_WHEN_OK = CHANGES
-
-
-class ChannelLookup(Protocol):
-    """What autocomplete reads about a channel; bot.app.App provides it (see the report)."""
-
-    def channel_feeds(self, channel: ChannelRef) -> Sequence[tuple[int, str, str]]: ...
-
-    def channel_follows(self, channel: ChannelRef) -> Sequence[str]: ...
 
 
 class _Client(discord.Client):
@@ -337,6 +329,9 @@ class DiscordAdapter:
         """Log the problem and, once per channel and problem, tell whoever last configured the channel by DM."""
         log.error("%s; the digest stays pending", message)
         user_id = self._configured_by.get(channel.channel)
+        if user_id is None and self.lookup is not None:
+            stored = self.lookup.channel_manager(channel)  # recorded by the core, so a restart keeps it
+            user_id = int(stored) if stored and stored.isdigit() else None
         if user_id is None or (channel.channel, problem) in self._told:
             return
         self._told.add((channel.channel, problem))

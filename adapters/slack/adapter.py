@@ -28,7 +28,7 @@ from adapters.slack.posting import CHANNEL_PROBLEMS, Pacer, error_code, post_err
 from bot.config import Settings, SlackSettings
 from bot.errors import ConfigError, PostError
 from bot.models import ChannelRef, Digest, DigestStory, PostedMessage
-from bot.ports import CommandHandler
+from bot.ports import ChannelLookup, CommandHandler
 
 log = logging.getLogger(__name__)
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}
@@ -80,6 +80,7 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self._configured_by: dict[str, str] = {}  # channel -> the manager who last changed its news
+        self.lookup: ChannelLookup | None = None  # set by the App: the stored manager after a restart
         self._told: set[tuple[str, str]] = set()  # (channel, error code) already told by DM
 
     @classmethod
@@ -190,6 +191,8 @@ class SlackAdapter:
     async def _tell_manager(self, channel: ChannelRef, code: str, message: str, token: str | None) -> None:
         """Once per channel and problem, a DM to whoever last changed the channel's news (if anyone did)."""
         user = self._configured_by.get(channel.channel)
+        if user is None and self.lookup is not None:
+            user = self.lookup.channel_manager(channel)  # recorded by the core, so a restart keeps it
         if user is None or (channel.channel, code) in self._told:
             return
         self._told.add((channel.channel, code))

@@ -40,6 +40,7 @@ USAGE = {
     "help": "help [command]",
 }
 CHANGES = {"subscribe", "unsubscribe", "schedule", "follow", "unfollow", "settings"}
+_BARE_SHOWS = ("follow", "schedule", "settings")  # without arguments these only show the current state
 MAX_FOLLOWS = 25
 RECENCY_HALF_LIFE_HOURS = 72.0
 
@@ -96,12 +97,16 @@ class Router:
         if handler is None:
             return _error(f'"{words[0]}" is not a command. Commands: {", ".join(USAGE)}. Try "help".')
         # the bare forms of follow, schedule and settings only show the current state
-        if name in CHANGES and not request.can_manage and not (name in ("follow", "schedule", "settings") and not args):
+        if name in CHANGES and not request.can_manage and not (name in _BARE_SHOWS and not args):
             return _error(
                 f"You are not allowed to change this channel's news ({name}); ask someone who manages the channel."
             )
         try:
-            return await handler(request, args)
+            reply = await handler(request, args)
+            if reply.ok and request.can_manage and name in CHANGES and (args or name not in _BARE_SHOWS):
+                # the one to tell by DM when the bot cannot post here, also after a restart
+                self.store.set_manager(request.channel, request.user)
+            return reply
         except UserInputError as exc:
             return _error(str(exc), name)
         except FeedError as exc:

@@ -68,6 +68,23 @@ class ChannelQueries:
             sub_id = self._subscription_id(conn, channel)
         return sub_id if sub_id is not None else self.upsert_subscription(channel, now)
 
+    def set_manager(self, channel: ChannelRef, user: str) -> None:
+        """Record who last changed the channel's news (no-op for a channel without a subscription)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                subscriptions.update()
+                .where(subscriptions.c.platform == channel.platform, subscriptions.c.channel == channel.channel)
+                .values(manager=user)
+            )
+
+    def channel_manager(self, channel: ChannelRef) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(
+                sa.select(subscriptions.c.manager).where(
+                    subscriptions.c.platform == channel.platform, subscriptions.c.channel == channel.channel
+                )
+            )
+
     def subscription(self, channel: ChannelRef) -> SubscriptionRow | None:
         with self.engine.connect() as conn:
             row = conn.execute(

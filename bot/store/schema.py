@@ -114,6 +114,8 @@ subscriptions = sa.Table(
     sa.Column("summary_sentences", sa.Integer),
     sa.Column("no_news_line", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("config_digest", sa.Text),  # hash of the [[subscriptions]] entry last applied
+    # the platform user who last changed the channel's news: who hears by DM when posting fails
+    sa.Column("manager", sa.Text),
     sa.UniqueConstraint("platform", "channel", name="uq_subscriptions_channel"),
 )
 
