@@ -95,7 +95,10 @@ class App:
 
     async def poll(self, feed_ids: Iterable[int] | None = None, *, due_only: bool = False) -> PollReport:
         report = await poll_feeds(self.store, self.fetcher, self.settings, self.clock, feed_ids, due_only=due_only)
-        await self.send_notices()
+        try:
+            await self.send_notices()
+        except Exception:  # the poll itself went through: its report still counts
+            log.exception("could not send the queued feed notices; they stay queued")
         return report
 
     async def digest_for(self, sub: SubscriptionRow, kind: str = "scheduled") -> list[DigestOutcome]:
@@ -134,33 +137,35 @@ class App:
     async def send_notices(self) -> int:
         """Post the queued feed trouble notices (paused, works again) through each channel's adapter.
 
-        A refused post is tried again later (1, 2, 4 ... minutes, at most hourly); a notice the
-        platform refuses for good, or one still unsaid after NOTICE_MAX_AGE, is dropped and
-        logged. Returns how many were posted.
+        One notice is claimed at a time, under its own lease, so a slow platform cannot outlast
+        the claim. A refused post is tried again later (1, 2, 4 ... minutes, at most hourly); a
+        notice the platform refuses for good, or one still unsaid after NOTICE_MAX_AGE, is dropped
+        and logged. Returns how many were posted.
         """
         sent = 0
-        now = self.clock.now()
-        for notice in self.store.claim_notices(now, now + NOTICE_LEASE):
-            adapter = self.adapters.get(notice.channel.platform)
+        while True:
+            now = self.clock.now()
+            lease_until = now + NOTICE_LEASE
+            claimed = self.store.claim_notices(now, lease_until, list(self.adapters))
+            if not claimed:
+                return sent
+            notice = claimed[0]
             try:
-                if adapter is None:
-                    # `newsbot poll --once` may run without the chat platforms: the bot tells them
-                    raise PostError(f"no {notice.channel.platform} adapter is enabled in this process")
-                await adapter.post_notice(notice.channel, notice.text)
+                await self.adapters[notice.channel.platform].post_notice(notice.channel, notice.text)
             except Exception as exc:  # one channel's trouble must not keep the others from being told
                 error = str(exc) if isinstance(exc, PostError) else f"internal error: {exc!r}"
-                late = now - notice.created_at >= NOTICE_MAX_AGE
-                if (isinstance(exc, PostError) and not exc.retryable) or late:
+                if (isinstance(exc, PostError) and not exc.retryable) or now - notice.created_at >= NOTICE_MAX_AGE:
                     log.error("gave up telling %s that %s: %s", notice.channel, notice.text, error)
-                    self.store.notice_done(notice.id, now, sent=False, error=error)
+                    held = self.store.notice_done(notice.id, lease_until, self.clock.now(), sent=False, error=error)
                 else:
-                    retry = now + min(timedelta(minutes=2 ** (notice.attempts - 1)), timedelta(hours=1))
+                    retry = self.clock.now() + min(timedelta(minutes=2 ** (notice.attempts - 1)), timedelta(hours=1))
                     log.warning("could not tell %s yet (%s); trying again at %s", notice.channel, error, retry)
-                    self.store.notice_retry(notice.id, retry, error)
-                continue
-            self.store.notice_done(notice.id, now, sent=True)
-            sent += 1
-        return sent
+                    held = self.store.notice_retry(notice.id, lease_until, retry, error)
+            else:
+                held = self.store.notice_done(notice.id, lease_until, self.clock.now(), sent=True)
+                sent += 1
+            if not held:
+                log.warning("the notice to %s outlasted its lease; another process may post it again", notice.channel)
 
 
 # A notice being posted is held this long; a process that dies meanwhile leaves it to the next.

@@ -106,4 +106,4 @@ async def test_full_text_without_trafilatura_is_a_config_error_not_quiet_teasers
     with pytest.raises(ConfigError) as caught:
         App.open(settings, clock=FixedClock(), adapters={"console": FlakyAdapter()})
     assert caught.value.key == "feeds[1].full_text"
-    assert "lxml_html_clean" in caught.value.problem and "pip install 'newsbot[fulltext]'" in caught.value.problem
+    assert "lxml_html_clean" in caught.value.problem and "pip install -e '.[fulltext]'" in caught.value.problem

@@ -480,6 +480,6 @@ def full_text_problem() -> str | None:
     except ImportError as exc:  # not installed, or one of its own imports failed (lxml_html_clean)
         return (
             f"full-text mode needs trafilatura, which could not be imported ({exc}); "
-            "install it with: pip install 'newsbot[fulltext]'"
+            "install the fulltext extra (pip install -e '.[fulltext]' in newsbot's folder)"
         )
     return None

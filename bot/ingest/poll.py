@@ -71,7 +71,8 @@ async def poll_feeds(
 
     def story_index() -> StoryIndex:
         nonlocal index  # built on first use: a pass of 304s needs no clustering candidates
-        if index is None:
+        cached = _INDEXES.get(store)
+        if index is None or cached is None or cached.index is not index:  # none yet, or dropped by a failed store
             index = _cached_index(store, settings, now)
         return index
 
@@ -102,11 +103,12 @@ async def poll_feeds(
         finally:
             for task in tasks:
                 task.cancel()
+            del tasks  # the fetch outcomes (and their errors' tracebacks) are garbage from here on
     # the notices go in with the state that marks them told, so a crash cannot lose one
     store.save_poll_results(results, report.notices, now)
-    if index is not None:
+    cached = _INDEXES.get(store)
+    if index is not None and cached is not None and cached.index is index:
         # what this pass stored is in the index already: the next pass loads only newer articles
-        cached = _INDEXES[store]
         cached.top_id = store.max_article_id()
         # a rebuilt index is all new to the collector; otherwise only what this pass added is
         heap.grew(len(cached.index) if cached.fresh else report.new_articles)
@@ -383,4 +385,10 @@ def store_items(
         )
     if not batch:
         return 0
-    return store.add_articles(batch, index.find, index.add, now)
+    try:
+        return store.add_articles(batch, index.find, index.add, now)
+    except Exception:
+        # the index has taken this batch's stories, which the rollback undid: start it again from the database
+        if (cached := _INDEXES.get(store)) is not None and cached.index is index:
+            del _INDEXES[store]
+        raise

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -39,11 +40,22 @@ def queue_notices(conn: sa.Connection, items: Sequence[tuple[ChannelRef, str]], 
 class NoticeQueries:
     engine: Engine
 
-    def claim_notices(self, now: datetime, lease_until: datetime, limit: int = 100) -> list[NoticeRow]:
-        """Pending notices whose time has come, oldest first, held until `lease_until`."""
+    def claim_notices(
+        self, now: datetime, lease_until: datetime, platforms: Sequence[str], limit: int = 1
+    ) -> list[NoticeRow]:
+        """Pending notices for these platforms whose time has come, oldest first, held until `lease_until`.
+
+        A process claims only what its adapters can post: `newsbot poll --once` without Slack
+        leaves Slack's notices to the bot that has it."""
+        if not platforms:
+            return []
         due = (
             sa.select(notices.c.id)
-            .where(notices.c.status == "pending", notices.c.next_attempt_at <= now)
+            .where(
+                notices.c.status == "pending",
+                notices.c.next_attempt_at <= now,
+                notices.c.platform.in_(list(platforms)),
+            )
             .order_by(notices.c.id)
             .limit(limit)
         )
@@ -70,18 +82,30 @@ class NoticeQueries:
             key=lambda n: n.id,
         )
 
-    def notice_done(self, notice_id: int, now: datetime, *, sent: bool, error: str | None = None) -> None:
-        """Mark a claimed notice sent, or dropped (`sent=False`) with the reason."""
-        with self.engine.begin() as conn:
-            conn.execute(
-                notices.update()
-                .where(notices.c.id == notice_id)
-                .values(status="sent" if sent else "dropped", done_at=now, last_error=error)
-            )
+    def notice_done(
+        self, notice_id: int, lease_until: datetime, now: datetime, *, sent: bool, error: str | None = None
+    ) -> bool:
+        """Mark a notice we still hold sent, or dropped (`sent=False`) with the reason; False if the lease was lost."""
+        return self._settle_notice(
+            notice_id, lease_until, status="sent" if sent else "dropped", done_at=now, last_error=error
+        )
 
-    def notice_retry(self, notice_id: int, at: datetime, error: str) -> None:
+    def notice_retry(self, notice_id: int, lease_until: datetime, at: datetime, error: str) -> bool:
+        """Put a notice we still hold off until `at`; False if the lease was lost."""
+        return self._settle_notice(notice_id, lease_until, next_attempt_at=at, last_error=error)
+
+    def _settle_notice(self, notice_id: int, lease_until: datetime, **values: Any) -> bool:
         with self.engine.begin() as conn:
-            conn.execute(notices.update().where(notices.c.id == notice_id).values(next_attempt_at=at, last_error=error))
+            changed = conn.execute(
+                notices.update()
+                .where(
+                    notices.c.id == notice_id,
+                    notices.c.status == "pending",
+                    notices.c.next_attempt_at == lease_until,
+                )
+                .values(**values)
+            ).rowcount
+        return bool(changed)
 
     def notices_for(self, channel: ChannelRef) -> list[tuple[str, str, str | None]]:
         """(status, text, last error) of a channel's notices, oldest first."""
@@ -94,10 +118,16 @@ class NoticeQueries:
             return [(r.status, r.text, r.last_error) for r in conn.execute(query)]
 
     def prune_notices(self, older_than: datetime) -> int:
-        """Forget notices that were sent or dropped before `older_than`."""
+        """Forget notices done before `older_than`, and pending ones queued before it that no process
+        could post (their platform is no longer configured)."""
         with self.engine.begin() as conn:
             return int(
                 conn.execute(
-                    notices.delete().where(notices.c.status != "pending", notices.c.done_at < older_than)
+                    notices.delete().where(
+                        sa.or_(
+                            sa.and_(notices.c.status != "pending", notices.c.done_at < older_than),
+                            sa.and_(notices.c.status == "pending", notices.c.created_at < older_than),
+                        )
+                    )
                 ).rowcount
             )
