@@ -61,7 +61,8 @@ class CommandSource(Protocol):
 
 
 class ChannelLookup(Protocol):
-    """What command autocomplete reads about a channel (bot.app.App provides it)."""
+    """What adapters read about a channel: its feeds and topics for autocomplete, and who to tell of
+    posting trouble (bot.app.App provides it)."""
 
     def channel_feeds(self, channel: ChannelRef) -> Sequence[tuple[int, str, str]]: ...
 
@@ -74,6 +75,6 @@ class ChannelLookup(Protocol):
 
 @runtime_checkable
 class UsesChannelLookup(Protocol):
-    """An adapter whose command autocomplete reads the channel's feeds and followed topics."""
+    """An adapter that reads channels through a ChannelLookup (autocomplete, the manager to tell)."""
 
     lookup: ChannelLookup | None

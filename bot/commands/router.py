@@ -104,8 +104,7 @@ class Router:
         try:
             reply = await handler(request, args)
             if reply.ok and request.can_manage and name in CHANGES and (args or name not in _BARE_SHOWS):
-                # the one to tell by DM when the bot cannot post here, also after a restart
-                self.store.set_manager(request.channel, request.user)
+                self._remember_manager(request)
             return reply
         except UserInputError as exc:
             return _error(str(exc), name)
@@ -116,6 +115,13 @@ class Router:
         except Exception:  # a bug must not take the bot down, nor show its insides to the channel
             log.exception("command %r from %s failed", name, request.channel)
             return _error(f"Something went wrong running {name}; it has been logged.")
+
+    def _remember_manager(self, request: CommandRequest) -> None:
+        """The one to tell by DM when the bot cannot post here, also after a restart."""
+        try:
+            self.store.set_manager(request.channel, request.user)
+        except Exception:  # the change itself is made: failing to note who made it must not undo the reply
+            log.exception("could not record who changed %s", request.channel)
 
     def _sub(self, request: CommandRequest) -> SubscriptionRow:
         """The channel's subscription, made on first use by a command that changes something."""

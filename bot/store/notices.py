@@ -1,6 +1,6 @@
 """The notice outbox: feed trouble notices queued with the feed state that caused them, claimed
-for posting under a short lease (two bot processes never post one twice), then marked sent, put
-off for a retry, or dropped with the reason."""
+for posting under a short lease (another process takes one over only when its lease has run out),
+then marked sent, put off for a retry, or dropped with the reason, by the lease holder alone."""
 
 from __future__ import annotations
 
