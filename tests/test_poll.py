@@ -450,3 +450,24 @@ async def test_a_pass_of_304s_writes_only_the_columns_that_move(rig: Rig) -> Non
         304,
     )
     assert after.feed.last_checked_at == rig.clock.now()
+
+
+async def test_a_post_that_outlives_its_lease_leaves_the_notice_to_the_new_holder(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    fid = rig.feed("a", status(500), NEWS)
+    await _pause(rig, fid)
+
+    class Slow(NoticeBoard):
+        async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
+            rig.clock.advance(minutes=6)  # longer than the lease: another process takes the notice over
+            now = rig.clock.now()
+            assert rig.store.claim_notices(now, now + timedelta(minutes=5), ["console"])
+            return await super().post_notice(channel, text)
+
+    board = Slow()
+    app = _app(rig, board)
+    assert await app.send_notices() == 1
+    assert "outlasted its lease" in caplog.text
+    assert [s for s, _, _ in rig.store.notices_for(NEWS)] == ["pending"]  # the new holder settles it
+    await app.fetcher.close()

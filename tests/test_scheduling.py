@@ -178,3 +178,26 @@ async def test_scheduler_jobs_are_rebuilt_from_the_database_with_stable_ids(sett
     await app.handle_command(CommandRequest(ChannelRef("console", "#news"), "me", "schedule off", can_manage=True))
     assert scheduler.job_ids() == []
     await app.close()
+
+
+async def test_the_minute_job_posts_queued_notices_and_housekeeping_prunes(settings: Any) -> None:
+    from bot.models import ChannelRef
+
+    clock = FixedClock(utc(2026, 11, 26, 7))
+    adapter = FlakyAdapter()
+    app = App.open(settings, clock=clock, adapters={"console": adapter})
+    scheduler = Scheduler(app)
+    channel = ChannelRef("console", "#news")
+    app.store.save_poll_results([], [(channel, "The feed X is paused.")], clock.now())  # as a failing poll queues it
+    await scheduler.poll_once()
+    assert adapter.notices == ["The feed X is paused."]
+    assert [s for s, _, _ in app.store.notices_for(channel)] == ["sent"]
+    clock.current += timedelta(days=app.settings.retention_days + 1)
+    await scheduler._maintain()
+    assert app.store.notices_for(channel) == []
+    with app.store.engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert conn.execute(text("SELECT count(*) FROM articles WHERE pruned_at IS NULL")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM articles")).scalar() > 0  # dedupe keys stay
+    await app.close()
