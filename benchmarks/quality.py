@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import heapq
 import io
 import json
 import logging
@@ -298,11 +299,86 @@ def clusters() -> None:
     print(f"    newsbot StoryIndex            {mean(ours)}   (worst order {worst})")
     print(f"    baseline lead word overlap    {mean(base)}")
     print(f"    baseline one story per topic  {mean(base_topic)}  (merging each topic's two events)")
+    _ecb_ceiling(arts, gold)
     arts, gold = _uci()
     out, seconds = inspect("cluster", arts)
     print(f"  uci_news_aggregator ({len(arts)} headlines in time order, {seconds:.1f} s through inspect cluster)")
     print(f"    newsbot StoryIndex            {mean([_scores(gold, {o['id']: o['story'] for o in out})])}")
     print(f"    baseline word Jaccard >= 0.3  {mean([_scores(gold, _word_overlap(arts, 0.3, lead_only=True))])}")
+
+
+def _ecb_ceiling(arts: list[dict[str, Any]], gold: dict[str, str]) -> None:
+    """What the same pair scores allow at best, offline and with the answers: average-link clustering
+    of all articles at its best threshold, and at the best threshold for each topic on its own."""
+    import metrics
+
+    from bot.clustering import pair_scores
+    from bot.enrich import Enriched, cluster_features
+    from bot.ingest.clean import clean_content
+    from bot.nlp.fingerprint import content_hash
+
+    infos = []
+    for a in arts:
+        title, text = clean_content(a["title"]).replace("\n", " "), clean_content(a["text"])
+        infos.append(Enriched([], [], content_hash(text or title), cluster_features(title, text, None)))
+    sims = pair_scores(infos)
+    ids = [a["id"] for a in arts]
+    thresholds = [t / 100 for t in range(10, 51)]
+
+    def average_link(members: list[int]) -> list[tuple[float, int, int]]:
+        """UPGMA merges (similarity, a, b) in order; clusters are named by a member index."""
+        size = {i: 1 for i in members}
+        link = {(i, j): sims[i][j] for i in members for j in members if i < j}
+        heap = [(-s, i, j) for (i, j), s in link.items()]
+        heapq.heapify(heap)
+        merges = []
+        while heap:
+            neg, i, j = heapq.heappop(heap)
+            if i not in size or j not in size or link.get((i, j)) != -neg:
+                continue  # a cluster already merged away, or an outdated similarity
+            merges.append((-neg, i, j))
+            for k in size:
+                if k not in (i, j):
+                    ik, jk = (min(i, k), max(i, k)), (min(j, k), max(j, k))
+                    merged = (link[ik] * size[i] + link[jk] * size[j]) / (size[i] + size[j])
+                    link[ik] = merged
+                    heapq.heappush(heap, (-merged, *ik))
+            size[i] += size.pop(j)
+        return merges
+
+    def cut(members: list[int], merges: list[tuple[float, int, int]], t: float) -> dict[str, int]:
+        parent = {i: i for i in members}
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                i = parent[i]
+            return i
+
+        for s, i, j in merges:
+            if s >= t:
+                parent[root(j)] = root(i)
+        return {ids[i]: root(i) for i in members}
+
+    everyone = list(range(len(arts)))
+    merges = average_link(everyone)
+    best = max(thresholds, key=lambda t: metrics.pairwise_prf(gold, cut(everyone, merges, t))["f1"])
+    pred = cut(everyone, merges, best)
+    print(
+        f"    ceiling: offline average link, best threshold {best:.2f}    "
+        f"B3 F1 {metrics.bcubed(gold, pred)['f1']:.3f}  pairwise F1 {metrics.pairwise_prf(gold, pred)['f1']:.3f}"
+    )
+    oracle: dict[str, Any] = {}
+    for topic in sorted({a["id"].split("_")[0] for a in arts}):
+        members = [i for i, a in enumerate(arts) if a["id"].split("_")[0] == topic]
+        sub_gold = {ids[i]: gold[ids[i]] for i in members}
+        tm = average_link(members)
+        t = max(thresholds, key=lambda t: metrics.pairwise_prf(sub_gold, cut(members, tm, t))["f1"])
+        oracle |= {k: f"{topic}:{v}" for k, v in cut(members, tm, t).items()}
+    print(
+        f"    ceiling: each topic at its own best threshold  "
+        f"B3 F1 {metrics.bcubed(gold, oracle)['f1']:.3f}  pairwise F1 {metrics.pairwise_prf(gold, oracle)['f1']:.3f}"
+        "  (uses the answers)"
+    )
 
 
 def boilerplate() -> None:

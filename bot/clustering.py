@@ -213,6 +213,25 @@ class StoryIndex:
         return best
 
 
+def pair_scores(infos: Sequence[Enriched]) -> list[list[float]]:
+    """The score `find` gives each pair of these articles, with word statistics from all of them.
+
+    For measuring what this similarity can do at best (offline, every article known at once);
+    the bot itself never needs it."""
+    index = StoryIndex(())
+    parsed = [parse_features(info.shingles)[1] for info in infos]
+    for feats in parsed:  # document frequencies of the whole set first, as an offline method would have
+        if feats is not None and feats.terms:
+            index._n += 1
+            for t in feats.terms:
+                index._df[t] += 1
+            for t in feats.names:
+                index._name_df[t] += 1
+    index._n = max(index._n - 1, 0)  # _vectors counts the article it weighs as one more
+    docs = [_Doc(0, *index._vectors(f), None) if f is not None and f.terms else _Doc(0, {}, {}, None) for f in parsed]
+    return [[_score(a.terms, a.names, b) for b in docs] for a in docs]
+
+
 def _supported(q_terms: dict[str, float], q_names: dict[str, float], members: Iterable[_Doc], floor: float) -> bool:
     """Whether two of the members (the best one among them) score at least floor: stops at the second."""
     found = 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.clustering import StoryIndex, representative
+from bot.clustering import StoryIndex, pair_scores, representative
 from bot.enrich import Enriched, cluster_features, parse_features
 from bot.nlp.fingerprint import content_hash, sketch
 
@@ -156,3 +156,20 @@ def test_full_text_bar_follows_a_custom_threshold() -> None:
     index = StoryIndex((), threshold=0.3)
     assert index.full_text_threshold == pytest.approx(0.28)
     assert StoryIndex((), threshold=0.3, full_text_threshold=0.25).full_text_threshold == 0.25
+
+
+def test_pair_scores_rank_the_same_event_above_a_similar_one() -> None:
+    a = info(
+        "Lohan checks into rehab",
+        "Actress Lindsay Lohan checked into a rehab clinic in Malibu on Sunday, her lawyer said.",
+    )
+    b = info(
+        "Lohan enters rehab clinic", "Lindsay Lohan entered a Malibu rehab clinic on Sunday, according to her lawyer."
+    )
+    c = info(
+        "Reid checks into rehab",
+        "Actress Tara Reid checked into a rehab clinic in Los Angeles in 2006, her publicist said.",
+    )
+    scores = pair_scores([a, b, c])
+    assert scores[0][1] == pytest.approx(scores[1][0])
+    assert scores[0][1] > scores[0][2] > 0
