@@ -13,7 +13,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,20 +140,21 @@ class Fetcher:
             )
         return self._session
 
-    @asynccontextmanager
-    async def _slot(self, host: str) -> AsyncIterator[None]:
+    def _slot(self, host: str) -> AbstractAsyncContextManager[Any]:
         """Hold one of the host's request slots, then one of the global ones."""
         if self._all is None:
             self._all = asyncio.Semaphore(self.settings.max_concurrency)
         if self.settings.max_per_host >= self.settings.max_concurrency:
-            async with self._all:  # the host cap cannot bind: one queue is enough
-                yield
-            return
+            return self._all  # the host cap cannot bind: the global queue alone
+        return self._host_then_global(host, self._all)
+
+    @asynccontextmanager
+    async def _host_then_global(self, host: str, everyone: asyncio.Semaphore) -> AsyncIterator[None]:
         host_limit, users = self._hosts.get(host) or (asyncio.Semaphore(self.settings.max_per_host), 0)
         self._hosts[host] = (host_limit, users + 1)
         try:
             # Host first: a request queued behind a busy host must not hold a global slot.
-            async with host_limit, self._all:
+            async with host_limit, everyone:
                 yield
         finally:
             _, users = self._hosts[host]
@@ -183,7 +184,8 @@ class Fetcher:
             raise FeedError(url, f"the file is larger than the {self._cap_mb()} MiB cap (fetch.max_body_mb)")
         return FetchResult(url=url, status=200, body=data)
 
-    def _check_target(self, url: str) -> None:
+    def _check_target(self, url: str) -> str:
+        """The URL's host (lower-case) when it may be fetched; FetchRefusedError otherwise."""
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https"):
             raise FetchRefusedError(url, f'redirected to the scheme "{parts.scheme}", which is not fetched')
@@ -191,15 +193,16 @@ class Fetcher:
         if not host:
             raise FetchRefusedError(url, "the URL has no host")
         if self.settings.allow_private_networks:
-            return
+            return host
         try:
             problem = address_problem(host, self.exempt)
         except ValueError:
-            return  # a name: the resolver checks what it resolves to
+            return host  # a name: the resolver checks what it resolves to
         if problem:
             raise FetchRefusedError(
                 url, f"refused: {problem} (set fetch.allow_private_networks = true only if you trust every feed URL)"
             )
+        return host
 
     async def _fetch_http(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
         headers: dict[str, str] = {}
@@ -210,9 +213,9 @@ class Fetcher:
         current = url
         try:
             for _hop in range(MAX_REDIRECTS + 1):
-                self._check_target(current)
+                host = self._check_target(current)
                 async with (
-                    self._slot((urlsplit(current).hostname or "").lower()),
+                    self._slot(host),
                     self._client().get(current, headers=headers, allow_redirects=False) as resp,
                 ):
                     if resp.status in _REDIRECTS and "Location" in resp.headers:
