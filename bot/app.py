@@ -137,10 +137,11 @@ class App:
     async def send_notices(self) -> int:
         """Post the queued feed trouble notices (paused, works again) through each channel's adapter.
 
-        One notice is claimed at a time, under its own lease, so a slow platform cannot outlast
-        the claim. A refused post is tried again later (1, 2, 4 ... minutes, at most hourly); a
-        notice the platform refuses for good, or one still unsaid after NOTICE_MAX_AGE, is dropped
-        and logged. Returns how many were posted.
+        One notice is claimed at a time, under its own lease, so a long queue does not eat into
+        later notices' leases (a single post slower than the lease may be posted twice). A refused
+        post is tried again later (1, 2, 4 ... minutes, at most hourly); a notice the platform
+        refuses for good, or one still unsaid after NOTICE_MAX_AGE, is dropped and logged.
+        Returns how many were posted.
         """
         sent = 0
         while True:
@@ -158,7 +159,8 @@ class App:
                     log.error("gave up telling %s that %s: %s", notice.channel, notice.text, error)
                     held = self.store.notice_done(notice.id, lease_until, self.clock.now(), sent=False, error=error)
                 else:
-                    retry = self.clock.now() + min(timedelta(minutes=2 ** (notice.attempts - 1)), timedelta(hours=1))
+                    backoff = timedelta(minutes=2 ** min(notice.attempts - 1, 6))  # 1, 2, 4 ... 64 minutes
+                    retry = self.clock.now() + min(backoff, timedelta(hours=1))
                     log.warning("could not tell %s yet (%s); trying again at %s", notice.channel, error, retry)
                     held = self.store.notice_retry(notice.id, lease_until, retry, error)
             else:

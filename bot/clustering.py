@@ -214,7 +214,8 @@ class StoryIndex:
 
 
 def pair_scores(infos: Sequence[Enriched]) -> list[list[float]]:
-    """The score `find` gives each pair of these articles, with word statistics from all of them.
+    """The TF-IDF and name score `find` uses, for each pair of these articles, with word statistics
+    from all of them (without find's copy shortcuts and time window).
 
     For measuring what this similarity can do at best (offline, every article known at once);
     the bot itself never needs it."""

@@ -269,3 +269,17 @@ def test_each_subcommand_becomes_the_command_line_the_router_parses(
     name: str, options: dict[str, Any], text: str
 ) -> None:
     assert command_text(name, **options) == text
+
+
+async def test_whoever_configured_the_channel_is_still_told_after_a_restart(
+    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+) -> None:
+    app, _ = await start_bot(db_url, tmp_path, clock, fake)
+    await invoke(fake, fake.interaction("settings", [option("stories", 5, kind=4)]))  # OWNER_ID configures
+    await app.close()
+    app, _ = await start_bot(db_url, tmp_path, clock, fake)  # a new process: nothing in memory
+    fake.fail("POST", rf"/channels/{TEXT_ID}/messages", times=10)
+    await invoke(fake, fake.interaction("digest", user_id=42, permissions=MEMBER_PERMISSIONS))
+    (dm,) = fake.find("POST", "/users/@me/channels")
+    assert str(dm.body["recipient_id"]) == str(OWNER_ID)
+    await app.close()

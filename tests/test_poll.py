@@ -471,3 +471,22 @@ async def test_a_post_that_outlives_its_lease_leaves_the_notice_to_the_new_holde
     assert "outlasted its lease" in caplog.text
     assert [s for s, _, _ in rig.store.notices_for(NEWS)] == ["pending"]  # the new holder settles it
     await app.fetcher.close()
+
+
+async def test_a_notice_refused_for_a_day_is_dropped_with_the_last_reason(rig: Rig) -> None:
+    fid = rig.feed("a", status(500), NEWS)
+    await _pause(rig, fid)
+    board = NoticeBoard()
+    board.refuse = PostError("ratelimited")
+    app = _app(rig, board)
+    tries = 0
+    while [s for s, _, _ in rig.store.notices_for(NEWS)] == ["pending"]:
+        await app.send_notices()
+        tries += 1
+        rig.clock.advance(hours=1)
+        assert tries < 40, "never given up"
+    [(state, _, error)] = rig.store.notices_for(NEWS)
+    assert state == "dropped" and error == "ratelimited"
+    assert 20 <= tries <= 26  # tried about hourly until a day had passed, never posted
+    assert board.said == []
+    await app.fetcher.close()

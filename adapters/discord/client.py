@@ -325,13 +325,21 @@ class DiscordAdapter:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise PostError(f"discord: network error trying to {action} {where}: {exc!r}", retryable=True) from None
 
+    def _manager(self, channel: ChannelRef) -> int | None:
+        """Who last changed the channel's news: as the core stored it (kept across restarts), else as seen here."""
+        if self.lookup is not None:
+            try:
+                stored = self.lookup.channel_manager(channel)
+            except Exception:  # the post's own failure is what must be reported
+                log.exception("discord: could not look up who manages %s", channel)
+            else:
+                return int(stored) if stored and stored.isdigit() else None
+        return self._configured_by.get(channel.channel)
+
     async def _report(self, channel: ChannelRef, problem: str, message: str) -> None:
         """Log the problem and, once per channel and problem, tell whoever last configured the channel by DM."""
         log.error("%s; the digest stays pending", message)
-        user_id = self._configured_by.get(channel.channel)
-        if user_id is None and self.lookup is not None:
-            stored = self.lookup.channel_manager(channel)  # recorded by the core, so a restart keeps it
-            user_id = int(stored) if stored and stored.isdigit() else None
+        user_id = self._manager(channel)
         if user_id is None or (channel.channel, problem) in self._told:
             return
         self._told.add((channel.channel, problem))

@@ -188,11 +188,18 @@ class SlackAdapter:
         """Called after a manager changed the channel's news: they are who hears of its problems."""
         self._configured_by[channel.channel] = user
 
+    def _manager(self, channel: ChannelRef) -> str | None:
+        """Who last changed the channel's news: as the core stored it (kept across restarts), else as seen here."""
+        if self.lookup is not None:
+            try:
+                return self.lookup.channel_manager(channel)
+            except Exception:  # the post's own failure is what must be reported
+                log.exception("could not look up who manages %s", channel)
+        return self._configured_by.get(channel.channel)
+
     async def _tell_manager(self, channel: ChannelRef, code: str, message: str, token: str | None) -> None:
         """Once per channel and problem, a DM to whoever last changed the channel's news (if anyone did)."""
-        user = self._configured_by.get(channel.channel)
-        if user is None and self.lookup is not None:
-            user = self.lookup.channel_manager(channel)  # recorded by the core, so a restart keeps it
+        user = self._manager(channel)
         if user is None or (channel.channel, code) in self._told:
             return
         self._told.add((channel.channel, code))

@@ -117,7 +117,8 @@ class Router:
             return _error(f"Something went wrong running {name}; it has been logged.")
 
     def _remember_manager(self, request: CommandRequest) -> None:
-        """The one to tell by DM when the bot cannot post here, also after a restart."""
+        """Whoever last ran a changing command here with success (even one with nothing left to change)
+        is the one told by DM when the bot cannot post here, also after a restart."""
         try:
             self.store.set_manager(request.channel, request.user)
         except Exception:  # the change itself is made: failing to note who made it must not undo the reply

@@ -118,8 +118,8 @@ class NoticeQueries:
             return [(r.status, r.text, r.last_error) for r in conn.execute(query)]
 
     def prune_notices(self, older_than: datetime) -> int:
-        """Forget notices done before `older_than`, and pending ones queued before it that no process
-        could post (their platform is no longer configured)."""
+        """Forget notices done before `older_than`, and any still pending that were queued before it
+        (past a day they are dropped anyway; what is left is for a platform no process posts to)."""
         with self.engine.begin() as conn:
             return int(
                 conn.execute(
