@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -125,3 +126,31 @@ def test_run_polls_then_stops_cleanly_on_sigterm(workdir: Path) -> None:
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "newsbot stopped" in err
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(workdir: Path) -> None:
+    # `newsbot inspect entities < big.jsonl | head -1`: the pipe closes long before the output ends
+    big = workdir / "big.jsonl"
+    big.write_text(
+        "".join(
+            json.dumps({"id": i, "text": f"NATO met South Korea in Brussels, item {i}."}) + "\n" for i in range(30000)
+        ),
+        encoding="utf-8",
+    )
+    with big.open(encoding="utf-8") as stdin:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "inspect", "entities"],
+            cwd=workdir,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()
+        err = proc.stderr.read()
+        code = proc.wait(timeout=60)
+    assert json.loads(first)["id"] == 0
+    assert code == 128 + signal.SIGPIPE, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
