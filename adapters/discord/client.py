@@ -76,7 +76,6 @@ class DiscordAdapter:
         self._logged_in = False
         self._runner: asyncio.Task[None] | None = None
         self._threads: dict[str, str] = {}  # parent message id -> its thread id, once known to exist
-        self._configured_by: dict[str, int] = {}  # channel id -> user who last changed its news
         self._told: set[tuple[str, str]] = set()  # (channel id, problem) already reported by DM
 
     @classmethod
@@ -326,15 +325,15 @@ class DiscordAdapter:
             raise PostError(f"discord: network error trying to {action} {where}: {exc!r}", retryable=True) from None
 
     def _manager(self, channel: ChannelRef) -> int | None:
-        """Who last changed the channel's news: as the core stored it (kept across restarts), else as seen here."""
-        if self.lookup is not None:
-            try:
-                stored = self.lookup.channel_manager(channel)
-            except Exception:  # the post's own failure is what must be reported
-                log.exception("discord: could not look up who manages %s", channel)
-            else:
-                return int(stored) if stored and stored.isdigit() else None
-        return self._configured_by.get(channel.channel)
+        """Who last changed the channel's news, as the core recorded it (kept across restarts)."""
+        if self.lookup is None:
+            return None
+        try:
+            stored = self.lookup.channel_manager(channel)
+        except Exception:  # the post's own failure is what must be reported
+            log.exception("discord: could not look up who manages %s", channel)
+            return None
+        return int(stored) if stored and stored.isdigit() else None
 
     async def _report(self, channel: ChannelRef, problem: str, message: str) -> None:
         """Log the problem and, once per channel and problem, tell whoever last configured the channel by DM."""
@@ -379,7 +378,6 @@ class DiscordAdapter:
                 log.exception("discord: /%s %s failed", self.settings.command, name)
                 reply = Reply(("Something went wrong inside newsbot; the details are in its log.",), ok=False)
         if reply.ok and changes:
-            self._configured_by[channel.channel] = interaction.user.id
             reply = Reply((*reply.lines, *self._missing_permissions(interaction)), reply.ok, reply.results)
         await self._answer(interaction, reply, public=public)
 

@@ -79,7 +79,6 @@ class SlackAdapter:
         self.http_port: int | None = None  # the bound port once HTTP mode is listening
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
-        self._configured_by: dict[str, str] = {}  # channel -> the manager who last changed its news
         self.lookup: ChannelLookup | None = None  # set by the App: the stored manager after a restart
         self._told: set[tuple[str, str]] = set()  # (channel, error code) already told by DM
 
@@ -184,18 +183,15 @@ class SlackAdapter:
             raise PostError(f"Slack accepted {what} in {channel} but returned no message ts")
         return ts
 
-    def remember_manager(self, channel: ChannelRef, user: str) -> None:
-        """Called after a manager changed the channel's news: they are who hears of its problems."""
-        self._configured_by[channel.channel] = user
-
     def _manager(self, channel: ChannelRef) -> str | None:
-        """Who last changed the channel's news: as the core stored it (kept across restarts), else as seen here."""
-        if self.lookup is not None:
-            try:
-                return self.lookup.channel_manager(channel)
-            except Exception:  # the post's own failure is what must be reported
-                log.exception("could not look up who manages %s", channel)
-        return self._configured_by.get(channel.channel)
+        """Who last changed the channel's news, as the core recorded it (kept across restarts)."""
+        if self.lookup is None:
+            return None
+        try:
+            return self.lookup.channel_manager(channel)
+        except Exception:  # the post's own failure is what must be reported
+            log.exception("could not look up who manages %s", channel)
+            return None
 
     async def _tell_manager(self, channel: ChannelRef, code: str, message: str, token: str | None) -> None:
         """Once per channel and problem, a DM to whoever last changed the channel's news (if anyone did)."""
@@ -237,7 +233,6 @@ class SlackAdapter:
             handle=handle,
             managers=self.managers,
             channel_ref=self.channel_ref,
-            on_change=self.remember_manager,
             signing_secret=self._secrets.signing_secret if self.config.mode == "http" else None,
             oauth_settings=oauth_settings,
         )

@@ -20,7 +20,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import reply_message
-from bot.commands.router import CHANGES
 from bot.models import ChannelRef, CommandRequest, Reply
 from bot.ports import CommandHandler
 
@@ -82,7 +81,6 @@ def build_app(
     managers: Managers,
     channel_ref: Callable[[str, str], ChannelRef],
     signing_secret: str | None,
-    on_change: Callable[[ChannelRef, str], None] | None = None,
     oauth_settings: AsyncOAuthSettings | None = None,
 ) -> AsyncApp:
     """The bolt AsyncApp answering `command`; signatures are checked whenever a signing secret is given."""
@@ -99,7 +97,7 @@ def build_app(
 
     async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
         await ack()
-        reply = await run_command(command, client, handle, managers, channel_ref, on_change)
+        reply = await run_command(command, client, handle, managers, channel_ref)
         message = reply_message(reply)
         try:
             await respond(
@@ -118,7 +116,6 @@ async def run_command(
     handle: Callable[[CommandRequest], Awaitable[Reply]],
     managers: Managers,
     channel_ref: Callable[[str, str], ChannelRef],
-    on_change: Callable[[ChannelRef, str], None] | None = None,
 ) -> Reply:
     team = str(command.get("team_id") or "")
     user = str(command.get("user_id") or "")
@@ -133,7 +130,4 @@ async def run_command(
     except Exception:
         log.exception("the command %r from %s failed", command.get("text"), user)
         return Reply(("Something went wrong inside newsbot; the details are in its log.",), ok=False)
-    words = request.text.split()
-    if on_change is not None and reply.ok and request.can_manage and words and words[0].lower() in CHANGES:
-        on_change(request.channel, user)
     return reply

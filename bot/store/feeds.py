@@ -64,11 +64,7 @@ class FeedQueries:
             return int(row.id)
 
     def feeds(self, ids: Iterable[int] | None = None) -> list[FeedRow]:
-        query = sa.select(feeds).order_by(feeds.c.id)
-        if ids is not None:
-            query = query.where(feeds.c.id.in_(list(ids)))
-        with self.engine.connect() as conn:
-            return [feed_row(r) for r in conn.execute(query)]
+        return [s.feed for s in self.feed_schedules(ids)]
 
     def find_feed(self, url_or_id: str) -> FeedRow | None:
         query = sa.select(feeds)
