@@ -63,7 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
         ("entities", "entity spans"),
         ("cluster", "story labels"),
     ):
-        isub.add_parser(kind, parents=[common], help=f"JSON Lines on stdin -> {what} as JSON Lines on stdout")
+        kp = isub.add_parser(kind, parents=[common], help=f"JSON Lines on stdin -> {what} as JSON Lines on stdout")
+        if kind == "cluster":
+            kp.add_argument(
+                "--settled",
+                action="store_true",
+                help="write the labels when the input ends, as the stories stand then (later articles can split "
+                "a story an earlier one joined); default: each line's story as soon as it is decided",
+            )
     f = sub.add_parser("feeds", parents=[common], help="add, list or remove feeds")
     fsub = f.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
     fa = fsub.add_parser("add", parents=[common], help="add a feed (checked by fetching it once)")
@@ -114,7 +121,8 @@ def _inspect(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(inspect_feed(args.target, settings, sys.stdout, sys.stderr))
     from bot.inspect_nlp import run_inspect
 
-    return run_inspect(args.inspect_command, sys.stdin, sys.stdout, sys.stderr, settings.digest)
+    settled = bool(getattr(args, "settled", False))
+    return run_inspect(args.inspect_command, sys.stdin, sys.stdout, sys.stderr, settings.digest, settled=settled)
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

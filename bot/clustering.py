@@ -1,14 +1,21 @@
 """Story clustering: each new article joins a recent story or starts a new one, incrementally.
 
-Built once per polling pass from the recent articles' stored features (`cluster_candidates`);
+Built from the recent articles' stored features (`cluster_candidates_after`) and kept between passes;
 `find` and `add` run per new article, so nothing is re-clustered. Exact copies join by content
 hash, near-copies by shingle sketch, and the same story told by another outlet by TF-IDF cosine of
 content terms and names against its most similar earlier article (article-to-article linking,
 which carried over between event-level ECB+ and coarse UCI stories; centroid rules did not).
 
+A join is decided on arrival, before the new article's own event may have a story: the first
+report of a second, similar event (another arrest at the same club) can join the first event's
+story, and its followers with it. `settle` re-checks each story that gained articles: when its
+full-text articles fall into groups that resemble each other too little on average (average link),
+the groups without the story's oldest article become stories of their own. Stories already carried
+by a digest are never split, so nothing posted moves.
+
 Cost per article stays flat as the index grows: candidates come only from the most recent
 postings of the new article's heaviest (rare, repeated) terms, and only a short list of them is
-scored in full.
+scored in full; a settle check scores at most the story's newest `_SPLIT_MEMBERS` articles.
 """
 
 from __future__ import annotations
@@ -16,8 +23,8 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Container, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -48,10 +55,17 @@ _SUPPORT_MEMBERS = 32  # the story's newest members scored for that check
 _PROBE_TERMS = 15
 _RECENT_POSTINGS = 64
 _SHORTLIST = 12
+# A story whose full-text articles form groups of SPLIT_MIN_GROUP or more that resemble each other
+# less than SPLIT_SIMILARITY on average is that many stories (measured on ECB+ dev: 0.18-0.22 all
+# help; headline-only stories are coarse and never split, measured on UCI).
+SPLIT_SIMILARITY = 0.20
+SPLIT_MIN_GROUP = 2
+_SPLIT_MEMBERS = 32  # the story's newest full-text articles a settle check looks at
 _SKETCH_PROBES = 32  # a sketch's smallest hashes: copies share most of them
 _SKETCH_RECENT = 16
 
-Candidate = tuple[int, str, Any, datetime | None]  # story id, content hash, stored features, published
+# story id, content hash, stored features, published, article id
+Candidate = tuple[int, str, Any, datetime | None, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +74,10 @@ class _Doc:
     terms: dict[str, float]  # unit TF-IDF vector
     names: dict[str, float]  # unit IDF-weighted name vector
     published: datetime | None
+    long: bool  # full text, not a headline or teaser: only these settle a story
+    ref: int | None  # the article's id, once the caller has one
+    digest: str  # content hash
+    sketch_at: int  # index into _sketches, or -1
 
 
 class StoryIndex:
@@ -67,7 +85,7 @@ class StoryIndex:
 
     def __init__(
         self,
-        candidates: Iterable[Candidate | tuple[int, str, Any]],
+        candidates: Iterable[Candidate | tuple[int, str, Any, datetime | None] | tuple[int, str, Any]],
         *,
         window_hours: float = 48,
         threshold: float = SAME_EVENT_SIMILARITY,
@@ -91,17 +109,24 @@ class StoryIndex:
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._docs: list[_Doc] = []
         self._members: dict[int, list[int]] = defaultdict(list)  # story id -> indexes into _docs
+        # what `add` indexed since the last settle (an index into _docs, -1 for an article without
+        # terms), in order: settle gives them their article ids
+        self._unbound: list[int] = []
+        self._touched: set[int] = set()  # stories that gained an article since the last settle
         self._last_info: Enriched | None = None
         self._last_parsed: tuple[list[int], StoryFeatures | None, datetime | None] = ([], None, None)
         self.extend(candidates)
 
-    def extend(self, candidates: Iterable[Candidate | tuple[int, str, Any]]) -> None:
+    def extend(
+        self, candidates: Iterable[Candidate | tuple[int, str, Any, datetime | None] | tuple[int, str, Any]]
+    ) -> None:
         """Add already-clustered articles (from the store) to the index."""
         for cand in candidates:
             story_id, digest, stored = cand[0], cand[1], cand[2]
             published = cand[3] if len(cand) > 3 else None
+            ref = cand[4] if len(cand) > 4 else None
             sketch, feats, pub = parse_features(stored)
-            self._add(story_id, digest, sketch, feats, pub or published)
+            self._add(story_id, digest, sketch, feats, pub or published, ref)
 
     # --- public API -----------------------------------------------------------------------
     def __len__(self) -> int:
@@ -113,7 +138,11 @@ class StoryIndex:
         return self._find(info.content_hash, *self._parsed(info))
 
     def add(self, story_id: int, info: Enriched) -> None:
-        self._add(story_id, info.content_hash, *self._parsed(info))
+        """Record the article in its story; `settle` later gives it its article id."""
+        i = self._add(story_id, info.content_hash, *self._parsed(info), None)
+        self._unbound.append(-1 if i is None else i)
+        if i is not None:
+            self._touched.add(story_id)
 
     def assign(self, info: Enriched, new_story: int) -> int:
         """find + add in one step (for the inspection command): the story id it ends up in."""
@@ -121,6 +150,33 @@ class StoryIndex:
         story = new_story if story is None else story
         self.add(story, info)
         return story
+
+    def settle(
+        self, refs: Sequence[int], frozen: Container[int], new_story: Callable[[int, list[int]], int]
+    ) -> dict[int, int]:
+        """After a batch of `add`s: give those articles their ids (`refs`, in the order they were
+        added), then split each story they joined whose articles form separate groups.
+
+        A story in `frozen` (already carried by a digest) is left whole. For each group split off,
+        `new_story(old story, article ids)` makes the story and returns its id. Returns the
+        article ids that moved, each with its new story id."""
+        if len(refs) != len(self._unbound):
+            raise ValueError(f"settle got {len(refs)} article ids for {len(self._unbound)} added articles")
+        docs = self._docs
+        for i, ref in zip(self._unbound, refs, strict=True):
+            if i >= 0:
+                docs[i] = replace(docs[i], ref=ref)
+        touched, self._unbound, self._touched = self._touched, [], set()
+        moved: dict[int, int] = {}
+        for story in sorted(touched):
+            if story in frozen:
+                continue
+            for group in self._split(story):
+                ids = [r for r in (docs[i].ref for i in group) if r is not None]
+                target = new_story(story, ids)
+                self._move(group, story, target)
+                moved |= {r: target for r in ids}
+        return moved
 
     # --- internals ------------------------------------------------------------------------
     def _parsed(self, info: Enriched) -> tuple[list[int], StoryFeatures | None, datetime | None]:
@@ -130,15 +186,24 @@ class StoryIndex:
         return self._last_parsed
 
     def _add(
-        self, story_id: int, digest: str, sketch: list[int], feats: StoryFeatures | None, pub: datetime | None
-    ) -> None:
+        self,
+        story_id: int,
+        digest: str,
+        sketch: list[int],
+        feats: StoryFeatures | None,
+        pub: datetime | None,
+        ref: int | None,
+    ) -> int | None:
+        """Index one article; returns its index into _docs, or None when it has no terms to compare."""
         self.by_hash.setdefault(digest, story_id)
+        sketch_at = -1
         if sketch:
+            sketch_at = len(self._sketches)
             for h in sketch[:_SKETCH_PROBES]:
-                self._by_shingle[h].append(len(self._sketches))
+                self._by_shingle[h].append(sketch_at)
             self._sketches.append((story_id, sketch))
         if feats is None or not feats.terms:
-            return
+            return None
         self._n += 1
         for t in feats.terms:
             self._df[t] += 1
@@ -146,10 +211,38 @@ class StoryIndex:
             self._name_df[t] += 1
         terms, names = self._vectors(feats)
         i = len(self._docs)
-        self._docs.append(_Doc(story_id, terms, names, pub))
+        long = sum(feats.terms.values()) > LONG_TEXT
+        self._docs.append(_Doc(story_id, terms, names, pub, long, ref, digest, sketch_at))
         self._members[story_id].append(i)
         for t, w in terms.items():
             self._postings[t].append((i, w))
+        return i
+
+    def _split(self, story: int) -> list[list[int]]:
+        """Groups of the story's newest full-text articles (indexes into _docs) that are stories of
+        their own: all but the group holding the oldest of them."""
+        docs = self._docs
+        members = [i for i in self._members[story] if docs[i].long][-_SPLIT_MEMBERS:]
+        if len(members) < 2 * SPLIT_MIN_GROUP:
+            return []
+        groups = _average_link(
+            [[_score(docs[a].terms, docs[a].names, docs[b]) for b in members] for a in members],
+            SPLIT_SIMILARITY,
+            SPLIT_MIN_GROUP,
+        )
+        return [[members[k] for k in g] for g in groups if 0 not in g]
+
+    def _move(self, group: list[int], old: int, new: int) -> None:
+        docs, gone = self._docs, set(group)
+        self._members[old] = [i for i in self._members[old] if i not in gone]
+        self._members[new].extend(group)
+        for i in group:
+            doc = docs[i] = replace(docs[i], story=new)
+            # exact and near copies of a moved article join where it went
+            if self.by_hash.get(doc.digest) == old:
+                self.by_hash[doc.digest] = new
+            if doc.sketch_at >= 0:
+                self._sketches[doc.sketch_at] = (new, self._sketches[doc.sketch_at][1])
 
     def _vectors(self, feats: StoryFeatures) -> tuple[dict[str, float], dict[str, float]]:
         # IDF from the articles indexed so far (plus this one), so no corpus has to ship.
@@ -229,8 +322,38 @@ def pair_scores(infos: Sequence[Enriched]) -> list[list[float]]:
             for t in feats.names:
                 index._name_df[t] += 1
     index._n = max(index._n - 1, 0)  # _vectors counts the article it weighs as one more
-    docs = [_Doc(0, *index._vectors(f), None) if f is not None and f.terms else _Doc(0, {}, {}, None) for f in parsed]
+    docs = [
+        _Doc(0, *index._vectors(f), None, True, None, "", -1)
+        if f is not None and f.terms
+        else _Doc(0, {}, {}, None, True, None, "", -1)
+        for f in parsed
+    ]
     return [[_score(a.terms, a.names, b) for b in docs] for a in docs]
+
+
+def _average_link(sims: list[list[float]], bar: float, min_group: int) -> list[list[int]]:
+    """Average-link (UPGMA) clustering of 0..n-1 by these similarities, merging until the closest
+    two groups that both hold min_group or more score under bar; smaller groups always merge into
+    their closest, so a lone outlier never makes a story. Returns the groups, each sorted."""
+    n = len(sims)
+    groups = {i: [i] for i in range(n)}
+    link = {(i, j): sims[i][j] for i in range(n) for j in range(i + 1, n)}
+    heap = [(-s, i, j) for (i, j), s in link.items()]
+    heapq.heapify(heap)
+    while len(groups) > 1 and heap:
+        neg, i, j = heapq.heappop(heap)
+        if i not in groups or j not in groups or link[i, j] != -neg:
+            continue  # a group already merged away, or an outdated similarity
+        if -neg < bar and min(len(groups[i]), len(groups[j])) >= min_group:
+            continue  # two groups of their own: kept apart
+        size_i, size_j = len(groups[i]), len(groups[j])
+        for k in groups:
+            if k not in (i, j):
+                ik, jk = (min(i, k), max(i, k)), (min(j, k), max(j, k))
+                link[ik] = (link[ik] * size_i + link[jk] * size_j) / (size_i + size_j)
+                heapq.heappush(heap, (-link[ik], *ik))
+        groups[i] += groups.pop(j)
+    return [sorted(g) for g in groups.values()]
 
 
 def _supported(q_terms: dict[str, float], q_names: dict[str, float], members: Iterable[_Doc], floor: float) -> bool:

@@ -8,7 +8,7 @@ quality measurement in benchmarks/quality.py goes through these same functions.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -28,14 +28,24 @@ class BadLine(ValueError):
     """An input line that is not what the command expects; the message says what is wrong."""
 
 
-def run_inspect(kind: str, inp: TextIO, out: TextIO, err: TextIO, settings: DigestSettings) -> int:
-    """Run one inspection filter; returns the exit code (0 done, 1 bad input)."""
+def run_inspect(
+    kind: str, inp: TextIO, out: TextIO, err: TextIO, settings: DigestSettings, *, settled: bool = False
+) -> int:
+    """Run one inspection filter; returns the exit code (0 done, 1 bad input).
+
+    With `settled` (cluster only), the labels are written when the input ends: each article's story
+    as it stands then, after later articles may have split a story it joined (what a digest built at
+    that point carries). Otherwise each line's story is written as soon as the line is decided."""
     extract = get_extractor(settings.entities)
+    clusterer = _Clusterer(settings)
     handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "condense": lambda row: condense_row(row, settings, extract),
         "entities": lambda row: entities_row(row, extract),
-        "cluster": _Clusterer(settings).row,
+        "cluster": clusterer.row,
     }
+    if settled and kind != "cluster":
+        err.write(f"newsbot inspect {kind}: --settled is for cluster only\n")
+        return 1
     handler = handlers.get(kind)
     if handler is None:
         err.write(f"newsbot inspect: unknown kind {kind!r} (expected one of: {', '.join(KINDS)})\n")
@@ -51,8 +61,12 @@ def run_inspect(kind: str, inp: TextIO, out: TextIO, err: TextIO, settings: Dige
         except (json.JSONDecodeError, BadLine) as exc:
             err.write(f"newsbot inspect {kind}: line {number}: {exc}\n")
             return 1
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
-        out.flush()
+        if not settled:
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            out.flush()
+    if settled:
+        for result in clusterer.settled():
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
     return 0
 
 
@@ -119,11 +133,14 @@ def _published(row: dict[str, Any]) -> datetime | None:
 
 
 class _Clusterer:
-    """One StoryIndex over the whole stream; a story is named by the id of its first article."""
+    """One StoryIndex over the whole stream, each line a polling pass of one article; a story is
+    named by the id of its first article (a story split off, by the id of its oldest article)."""
 
     def __init__(self, settings: DigestSettings) -> None:
         self.index = StoryIndex((), window_hours=settings.cluster_hours)
-        self.names: list[Any] = []
+        self.ids: list[Any] = []  # per line
+        self.stories: list[int] = []  # per line: its story now
+        self.names: list[Any] = []  # per story: its name
 
     def row(self, row: dict[str, Any]) -> dict[str, Any]:
         ident = _id(row)
@@ -137,7 +154,21 @@ class _Clusterer:
             content_hash=content_hash(text or title),
             shingles=cluster_features(title, text, _published(row)),
         )
+        line = len(self.ids)
         story = self.index.assign(info, len(self.names))
         if story == len(self.names):
             self.names.append(ident)
-        return {"id": ident, "story": self.names[story]}
+        self.ids.append(ident)
+        self.stories.append(story)
+        # nothing here is ever posted, so every story may still split
+        for ref, new in self.index.settle([line], (), self._new_story).items():
+            self.stories[ref] = new
+        return {"id": ident, "story": self.names[self.stories[line]]}
+
+    def _new_story(self, old: int, refs: list[int]) -> int:
+        self.names.append(self.ids[min(refs)])
+        return len(self.names) - 1
+
+    def settled(self) -> Iterator[dict[str, Any]]:
+        for ident, story in zip(self.ids, self.stories, strict=True):
+            yield {"id": ident, "story": self.names[story]}

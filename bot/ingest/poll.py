@@ -386,7 +386,7 @@ def store_items(
     if not batch:
         return 0
     try:
-        return store.add_articles(batch, index.find, index.add, now)
+        return store.add_articles(batch, index.find, index.add, now, index.settle)
     except Exception:
         # the index has taken this batch's stories, which the rollback undid: start it again from the database
         if (cached := _INDEXES.get(store)) is not None and cached.index is index:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -12,9 +12,15 @@ from sqlalchemy.engine import Engine
 from bot.store.rows import StoredArticle, new_id
 from bot.store.schema import (
     articles,
+    digest_items,
     feeds,
     stories,
 )
+
+# story id, content hash, clustering features, published_at, article id (bot.clustering.Candidate)
+Candidate = tuple[int, str, Any, datetime | None, int]
+# StoryIndex.settle: (the batch's article ids, stories a digest carried, split_off) -> moved article ids
+Settle = Callable[[Sequence[int], Container[int], Callable[[int, list[int]], int]], dict[int, int]]
 
 
 class ArticleQueries:
@@ -49,13 +55,16 @@ class ArticleQueries:
         assign: Callable[[T], int | None],
         added: Callable[[int, T], None],
         now: datetime,
+        settle: Settle | None = None,
     ) -> int:
         """Insert a feed's new articles in one transaction, each joining `assign(info)`'s story or a new one.
 
         `added(story_id, info)` runs as soon as each article's story is decided, so a later article of
         the same batch can join a story an earlier one started; when this raises, the transaction is
-        rolled back and whatever `added` recorded must be dropped by the caller. Returns how many were
-        inserted.
+        rolled back and whatever `added` recorded must be dropped by the caller. Then, in the same
+        transaction, `settle(article ids, stories a digest has carried, split_off)` may split the stories
+        the batch touched: `split_off(story, article ids)` moves those articles to a new story and
+        returns its id. Returns how many were inserted.
         """
         if not batch:
             return 0
@@ -86,13 +95,16 @@ class ArticleQueries:
                     for aid, (values, _) in zip(article_ids, batch, strict=True)
                 ],
             )
-            _update_stories(conn, set(story_ids), now)
+            touched = set(story_ids)
+            if settle is not None:
+                moved = settle(article_ids, _carried(conn, touched), lambda old, ids: _split_off(conn, old, ids, now))
+                touched |= set(moved.values())
+            _update_stories(conn, touched, now)
         return len(batch)
 
-    def cluster_candidates_after(
-        self, since: datetime, after_id: int
-    ) -> tuple[list[tuple[int, str, Any, datetime | None]], int]:
-        """Like `cluster_candidates`, only articles with an id above `after_id`; also the highest id stored."""
+    def cluster_candidates_after(self, since: datetime, after_id: int) -> tuple[list[Candidate], int]:
+        """(story_id, content_hash, clustering features, published_at, article id) of every clustered
+        article first seen since `since` with an id above `after_id`; also the highest id stored."""
         query = (
             sa.select(
                 articles.c.id,
@@ -106,21 +118,13 @@ class ArticleQueries:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [(r.story_id, r.content_hash, r.shingles, r.published_at) for r in rows], max(
+        return [(r.story_id, r.content_hash, r.shingles, r.published_at, r.id) for r in rows], max(
             after_id, self.max_article_id()
         )
 
     def max_article_id(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.scalar(sa.select(sa.func.max(articles.c.id))) or 0)
-
-    def cluster_candidates(self, since: datetime) -> list[tuple[int, str, Any, datetime | None]]:
-        """(story_id, content_hash, clustering features, published_at) of every clustered article seen since `since`."""
-        query = sa.select(
-            articles.c.story_id, articles.c.content_hash, articles.c.shingles, articles.c.published_at
-        ).where(articles.c.first_seen_at >= since, articles.c.story_id.is_not(None))
-        with self.engine.connect() as conn:
-            return [(r.story_id, r.content_hash, r.shingles, r.published_at) for r in conn.execute(query)]
 
     def story_articles(self, story_ids: Sequence[int]) -> dict[int, list[StoredArticle]]:
         """Each story's articles, oldest first, with their feed's display name as source."""
@@ -193,6 +197,38 @@ K = TypeVar("K", str, int)
 def _chunks(values: list[K], size: int = 500) -> list[list[K]]:
     # SQLite allows a limited number of bound parameters per statement
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _carried(conn: sa.Connection, story_ids: set[int]) -> set[int]:
+    """Which of these stories a digest has carried (or planned): those never split."""
+    carried: set[int] = set()
+    for chunk in _chunks(sorted(story_ids)):
+        carried.update(conn.scalars(sa.select(digest_items.c.story_id).where(digest_items.c.story_id.in_(chunk))))
+    return carried
+
+
+def _split_off(conn: sa.Connection, old: int, article_ids: list[int], now: datetime) -> int:
+    """Move these articles of story `old` to a new story (titled and dated by the oldest of them)."""
+    first = conn.execute(
+        sa.select(articles.c.title, articles.c.first_seen_at)
+        .where(articles.c.id.in_(article_ids))
+        .order_by(articles.c.id)
+        .limit(1)
+    ).one()
+    story_id = new_id(
+        conn.execute(
+            stories.insert().values(title=first.title, first_seen_at=first.first_seen_at, updated_at=now, sources=1)
+        )
+    )
+    for chunk in _chunks(sorted(article_ids)):
+        conn.execute(articles.update().where(articles.c.id.in_(chunk)).values(story_id=story_id))
+    # the old story's representative may have left with them: _update_stories picks its first article again
+    conn.execute(
+        stories.update()
+        .where(stories.c.id == old, stories.c.representative_id.in_(article_ids))
+        .values(representative_id=None)
+    )
+    return story_id
 
 
 def _update_stories(conn: sa.Connection, touched: set[int], now: datetime) -> None:
