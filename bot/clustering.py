@@ -162,8 +162,8 @@ class StoryIndex:
         added), then split each story they joined whose articles form separate groups.
 
         A story in `frozen` (already carried by a digest) is left whole. For each group split off,
-        `new_story(old story, article ids)` makes the story and returns its id. Returns the
-        article ids that moved, each with its new story id."""
+        `new_story(old story, article ids)` makes the story and returns its id (or the old id: nothing
+        moved). Returns the article ids that moved, each with its new story id."""
         if len(refs) != len(self._unbound):
             raise ValueError(f"settle got {len(refs)} article ids for {len(self._unbound)} added articles")
         docs = self._docs
@@ -179,8 +179,9 @@ class StoryIndex:
             for group in self._split(story, new):
                 ids = [r for r in (docs[i].ref for i in group) if r is not None]
                 target = new_story(story, ids)
-                self._move(group, story, target)
-                moved |= {r: target for r in ids}
+                if target != story:  # the store found them moved already (by another worker)
+                    self._move(group, story, target)
+                    moved |= {r: target for r in ids}
         return moved
 
     # --- internals ------------------------------------------------------------------------

@@ -208,7 +208,8 @@ def _carried(conn: sa.Connection, story_ids: set[int]) -> set[int]:
 
 
 def _split_off(conn: sa.Connection, old: int, article_ids: list[int], now: datetime) -> int:
-    """Move these articles of story `old` to a new story (titled and dated by the oldest of them)."""
+    """Move these articles of story `old` to a new story (titled and dated by the oldest of them);
+    returns its id, or `old` when none of them is in `old` any more."""
     first = conn.execute(
         sa.select(articles.c.title, articles.c.first_seen_at)
         .where(articles.c.id.in_(article_ids))
@@ -220,8 +221,15 @@ def _split_off(conn: sa.Connection, old: int, article_ids: list[int], now: datet
             stories.insert().values(title=first.title, first_seen_at=first.first_seen_at, updated_at=now, sources=1)
         )
     )
+    moved = 0
     for chunk in _chunks(sorted(article_ids)):
-        conn.execute(articles.update().where(articles.c.id.in_(chunk)).values(story_id=story_id))
+        # only from `old`: another worker may have moved some since this worker's index learnt of them
+        moved += conn.execute(
+            articles.update().where(articles.c.id.in_(chunk), articles.c.story_id == old).values(story_id=story_id)
+        ).rowcount
+    if not moved:
+        conn.execute(stories.delete().where(stories.c.id == story_id))
+        return old
     # the old story's representative may have left with them: _update_stories picks its first article again
     conn.execute(
         stories.update()
