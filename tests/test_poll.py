@@ -490,3 +490,21 @@ async def test_a_notice_refused_for_a_day_is_dropped_with_the_last_reason(rig: R
     assert 20 <= tries <= 26  # tried about hourly until a day had passed, never posted
     assert board.said == []
     await app.fetcher.close()
+
+
+async def test_removing_a_feed_makes_the_poller_rebuild_its_story_index(rig: Rig) -> None:
+    """The cached index holds the removed feed's article ids, which SQLite may hand to new articles
+    and which a settle would then move: the next pass starts from the database instead."""
+    rig.feed("a", with_etag(rss(2), '"a1"'))
+    gone = rig.feed("b", with_etag(rss(3), '"b1"'))
+    await rig.poll()
+    first = poll_module._INDEXES[rig.store].index
+    rig.clock.advance(minutes=5)
+    await rig.poll()
+    assert poll_module._INDEXES[rig.store].index is first  # kept between passes
+    rig.store.remove_feed(gone)
+    rig.clock.advance(minutes=5)
+    rig.site.handlers["a"] = with_etag(rss(3), '"a2"')
+    await rig.poll()
+    rebuilt = poll_module._INDEXES[rig.store].index
+    assert rebuilt is not first and len(rebuilt) == 3  # feed a's three articles, none of b's

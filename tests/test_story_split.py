@@ -385,3 +385,53 @@ def test_split_off_moves_nothing_that_left_the_story_already(db_url: str) -> Non
         assert _split_off(conn, story_a, ids, T0) == story_a
         assert conn.scalar(sa.select(sa.func.count()).select_from(stories)) == before
         assert set(conn.scalars(sa.select(articles.c.story_id).where(articles.c.id.in_(ids)))) == {story_b}
+
+
+@needs_ecb
+def test_a_digest_planned_during_a_split_waits_and_carries_the_story_as_split(
+    corpus: tuple[list[str], dict[str, tuple[str, str]]], db_url: str
+) -> None:
+    """The scheduler plans a digest while a poll is splitting the story it picks: the plan waits for
+    the poll's transaction, so it never carries articles that are about to move to another story."""
+    import threading
+
+    background, raw = corpus
+    store = Store.open(db_url)
+    wire, f1, f2, f3 = (store.add_feed(f"https://{n}.example/feed", T0, name=n) for n in ("wire", "f1", "f2", "f3"))
+    index = StoryIndex(())
+    _poll(store, index, wire, background, raw, T0)
+    _poll(store, index, f1, JACKSON[:2], raw, T0 + timedelta(hours=1))
+    _poll(store, index, f2, JACKSON[2:], raw, T0 + timedelta(hours=2))
+    _poll(store, index, f3, WILLIAMS[:1], raw, T0 + timedelta(hours=3))
+    jackson = _articles(store)[JACKSON[0]].story_id
+    sub = store.upsert_subscription(ChannelRef("console", "#news"), T0, schedule=["08:00"], timezone="UTC")
+
+    inside, release = threading.Event(), threading.Event()
+    real_settle = index.settle
+
+    def slow_settle(*args: Any) -> dict[int, int]:
+        inside.set()  # the poll's transaction has its articles in and its stories locked
+        assert release.wait(10)
+        return real_settle(*args)
+
+    index.settle = slow_settle  # type: ignore[method-assign]
+    poll = threading.Thread(target=_poll, args=(store, index, f2, WILLIAMS[1:], raw, T0 + timedelta(hours=4)))
+    poll.start()
+    assert inside.wait(10)
+    planned: list[int | None] = []
+    when = T0 + timedelta(hours=4, minutes=1)
+    plan = threading.Thread(target=lambda: planned.append(store.create_digest(sub, when, "News", [jackson], when)))
+    plan.start()
+    plan.join(0.5)
+    assert plan.is_alive() and not planned  # waiting for the poll
+    release.set()
+    poll.join(10)
+    plan.join(10)
+    assert not poll.is_alive() and not plan.is_alive() and planned[0] is not None
+
+    arts = _articles(store)
+    [williams] = {arts[d].story_id for d in WILLIAMS}
+    assert williams != jackson and {arts[d].story_id for d in JACKSON} == {jackson}
+    digest = store.digest(planned[0])
+    assert digest is not None and list(digest.story_ids) == [jackson]
+    store.close()

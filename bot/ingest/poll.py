@@ -144,6 +144,7 @@ class _IndexCache:
     top_id: int  # the highest article id the index has seen
     built_at: datetime
     fresh: bool = True  # built in this pass (bot/heap.py keeps the collector off it)
+    removals: int = 0  # store.removals when it was built
 
 
 # One story index per store, kept between passes of a long-running bot: reloading the whole
@@ -157,9 +158,16 @@ INDEX_REBUILD = timedelta(hours=1)
 def _cached_index(store: Store, settings: Settings, now: datetime) -> StoryIndex:
     since = now - timedelta(hours=settings.digest.cluster_hours)
     cached = _INDEXES.get(store)
-    if cached is None or now - cached.built_at > INDEX_REBUILD or now < cached.built_at:
+    if (
+        cached is None
+        or now - cached.built_at > INDEX_REBUILD
+        or now < cached.built_at
+        or cached.removals != store.removals  # its articles are gone, and SQLite may give their ids to new ones
+    ):
         candidates, top = store.cluster_candidates_after(since, 0)
-        cached = _IndexCache(StoryIndex(candidates, window_hours=settings.digest.cluster_hours), top, now)
+        cached = _IndexCache(
+            StoryIndex(candidates, window_hours=settings.digest.cluster_hours), top, now, removals=store.removals
+        )
         _INDEXES[store] = cached
     else:
         candidates, cached.top_id = store.cluster_candidates_after(since, cached.top_id)

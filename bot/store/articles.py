@@ -97,6 +97,15 @@ class ArticleQueries:
             )
             touched = set(story_ids)
             if settle is not None:
+                if conn.dialect.name == "postgresql":
+                    # a digest being planned now waits for this transaction (create_digest takes its
+                    # stories FOR SHARE), so it never carries articles a split is about to move
+                    conn.execute(
+                        sa.select(stories.c.id)
+                        .where(stories.c.id.in_(sorted(touched)))
+                        .order_by(stories.c.id)
+                        .with_for_update(key_share=True)
+                    )
                 moved = settle(article_ids, _carried(conn, touched), lambda old, ids: _split_off(conn, old, ids, now))
                 touched |= set(moved.values())
             _update_stories(conn, touched, now)
@@ -212,10 +221,12 @@ def _split_off(conn: sa.Connection, old: int, article_ids: list[int], now: datet
     returns its id, or `old` when none of them is in `old` any more."""
     first = conn.execute(
         sa.select(articles.c.title, articles.c.first_seen_at)
-        .where(articles.c.id.in_(article_ids))
+        .where(articles.c.id.in_(article_ids), articles.c.story_id == old)
         .order_by(articles.c.id)
         .limit(1)
-    ).one()
+    ).first()
+    if first is None:  # none of them is in `old` any more (another worker moved or removed them)
+        return old
     story_id = new_id(
         conn.execute(
             stories.insert().values(title=first.title, first_seen_at=first.first_seen_at, updated_at=now, sources=1)
@@ -227,7 +238,7 @@ def _split_off(conn: sa.Connection, old: int, article_ids: list[int], now: datet
         moved += conn.execute(
             articles.update().where(articles.c.id.in_(chunk), articles.c.story_id == old).values(story_id=story_id)
         ).rowcount
-    if not moved:
+    if not moved:  # they left between the two statements
         conn.execute(stories.delete().where(stories.c.id == story_id))
         return old
     # the old story's representative may have left with them: _update_stories picks its first article again

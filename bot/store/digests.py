@@ -178,6 +178,15 @@ class DigestQueries:
                     conn.execute(
                         sa.select(subscriptions.c.id).where(subscriptions.c.id == subscription_id).with_for_update()
                     )
+                    if story_ids:
+                        # a poll splitting one of these stories finishes first (add_articles locks them),
+                        # and none splits once this digest has it
+                        conn.execute(
+                            sa.select(stories.c.id)
+                            .where(stories.c.id.in_(sorted(story_ids)))
+                            .order_by(stories.c.id)
+                            .with_for_update(read=True)
+                        )
                 if story_ids:
                     carried = set(
                         conn.scalars(

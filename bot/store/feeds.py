@@ -43,6 +43,7 @@ def _schedule(r: Any) -> FeedSchedule:
 
 class FeedQueries:
     engine: Engine
+    removals: int
 
     def add_feed(self, url: str, now: datetime, *, name: str | None = None, from_config: bool = False) -> int:
         """The feed's id, inserting it first if it is new (an existing row keeps its state)."""
@@ -86,6 +87,7 @@ class FeedQueries:
                 )
             conn.execute(articles.delete().where(articles.c.feed_id == feed_id))
             conn.execute(feeds.delete().where(feeds.c.id == feed_id))
+        self.removals += 1
 
     def feed_schedules(self, ids: Iterable[int] | None = None) -> list[FeedSchedule]:
         query = sa.select(feeds).order_by(feeds.c.id)
