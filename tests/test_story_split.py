@@ -229,11 +229,11 @@ def _stories(store: Store) -> dict[int, Any]:
         return {r.id: r for r in conn.execute(sa.select(stories))}
 
 
-@needs_ecb
-@pytest.mark.parametrize("carried", [False, True], ids=["open", "carried"])
-def test_store_moves_the_split_off_articles_to_a_new_story_row(
-    corpus: tuple[list[str], dict[str, tuple[str, str]]], db_url: str, carried: bool
-) -> None:
+def _jackson_story(
+    corpus: tuple[list[str], dict[str, tuple[str, str]]], db_url: str
+) -> tuple[Store, StoryIndex, tuple[int, int, int], dict[str, tuple[str, str]]]:
+    """A store and its index after the background and Jackson's three reports (feeds f1 and f2);
+    returns them with the ids of feeds f1, f2, f3 and the raw texts."""
     background, raw = corpus
     store = Store.open(db_url)
     wire, f1, f2, f3 = (store.add_feed(f"https://{n}.example/feed", T0, name=n) for n in ("wire", "f1", "f2", "f3"))
@@ -241,6 +241,15 @@ def test_store_moves_the_split_off_articles_to_a_new_story_row(
     _poll(store, index, wire, background, raw, T0)
     _poll(store, index, f1, JACKSON[:2], raw, T0 + timedelta(hours=1))
     _poll(store, index, f2, JACKSON[2:], raw, T0 + timedelta(hours=2))
+    return store, index, (f1, f2, f3), raw
+
+
+@needs_ecb
+@pytest.mark.parametrize("carried", [False, True], ids=["open", "carried"])
+def test_store_moves_the_split_off_articles_to_a_new_story_row(
+    corpus: tuple[list[str], dict[str, tuple[str, str]]], db_url: str, carried: bool
+) -> None:
+    store, index, (_, f2, f3), raw = _jackson_story(corpus, db_url)
     jackson = _articles(store)[JACKSON[0]].story_id
     assert {_articles(store)[d].story_id for d in JACKSON} == {jackson}
     if carried:
@@ -395,13 +404,7 @@ def test_a_digest_planned_during_a_split_waits_and_carries_the_story_as_split(
     the poll's transaction, so it never carries articles that are about to move to another story."""
     import threading
 
-    background, raw = corpus
-    store = Store.open(db_url)
-    wire, f1, f2, f3 = (store.add_feed(f"https://{n}.example/feed", T0, name=n) for n in ("wire", "f1", "f2", "f3"))
-    index = StoryIndex(())
-    _poll(store, index, wire, background, raw, T0)
-    _poll(store, index, f1, JACKSON[:2], raw, T0 + timedelta(hours=1))
-    _poll(store, index, f2, JACKSON[2:], raw, T0 + timedelta(hours=2))
+    store, index, (_, f2, f3), raw = _jackson_story(corpus, db_url)
     _poll(store, index, f3, WILLIAMS[:1], raw, T0 + timedelta(hours=3))
     jackson = _articles(store)[JACKSON[0]].story_id
     sub = store.upsert_subscription(ChannelRef("console", "#news"), T0, schedule=["08:00"], timezone="UTC")
