@@ -1,8 +1,9 @@
 """`newsbot inspect condense|entities|cluster`: the NLP pipeline as JSON Lines filters.
 
 Each reads JSON objects on one stream and writes one JSON object per input line, in order, on
-another, flushing as it goes; a malformed line stops it with its line number on `err`. Every
-quality measurement in benchmarks/quality.py goes through these same functions.
+another, flushing as it goes (`cluster --settled`: all at the end, as the stories then stand); a
+malformed line stops it with its line number on `err`. Every quality measurement in
+benchmarks/quality.py goes through these same functions.
 """
 
 from __future__ import annotations
