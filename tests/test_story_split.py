@@ -438,3 +438,4 @@ def test_a_digest_planned_during_a_split_waits_and_carries_the_story_as_split(
     digest = store.digest(planned[0])
     assert digest is not None and list(digest.story_ids) == [jackson]
     store.close()
+    store.close()
