@@ -394,6 +394,7 @@ def test_split_off_moves_nothing_that_left_the_story_already(db_url: str) -> Non
         assert _split_off(conn, story_a, ids, T0) == story_a
         assert conn.scalar(sa.select(sa.func.count()).select_from(stories)) == before
         assert set(conn.scalars(sa.select(articles.c.story_id).where(articles.c.id.in_(ids)))) == {story_b}
+    store.close()
 
 
 @needs_ecb
@@ -437,5 +438,4 @@ def test_a_digest_planned_during_a_split_waits_and_carries_the_story_as_split(
     assert williams != jackson and {arts[d].story_id for d in JACKSON} == {jackson}
     digest = store.digest(planned[0])
     assert digest is not None and list(digest.story_ids) == [jackson]
-    store.close()
     store.close()
