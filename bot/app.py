@@ -119,7 +119,11 @@ class App:
         return [] if sub is None else list(sub.follows)
 
     def channel_manager(self, channel: ChannelRef) -> str | None:
-        return self.store.channel_manager(channel)
+        try:
+            return self.store.channel_manager(channel)
+        except Exception:  # asked while a post fails: that failure is what must be reported
+            log.exception("could not look up who manages %s", channel)
+            return None
 
     # --- entry points -----------------------------------------------------------------------
 

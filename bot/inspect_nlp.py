@@ -37,20 +37,23 @@ def run_inspect(
     With `settled` (cluster only), the labels are written when the input ends: each article's story
     as it stands then, after later articles may have split a story it joined (what a digest built at
     that point carries). Otherwise each line's story is written as soon as the line is decided."""
-    extract = get_extractor(settings.entities)
-    clusterer = _Clusterer(settings)
-    handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-        "condense": lambda row: condense_row(row, settings, extract),
-        "entities": lambda row: entities_row(row, extract),
-        "cluster": clusterer.row,
-    }
+    if kind not in KINDS:
+        err.write(f"newsbot inspect: unknown kind {kind!r} (expected one of: {', '.join(KINDS)})\n")
+        return 1
     if settled and kind != "cluster":
         err.write(f"newsbot inspect {kind}: --settled is for cluster only\n")
         return 1
-    handler = handlers.get(kind)
-    if handler is None:
-        err.write(f"newsbot inspect: unknown kind {kind!r} (expected one of: {', '.join(KINDS)})\n")
-        return 1
+    handler: Callable[[dict[str, Any]], dict[str, Any]]
+    if kind == "cluster":
+        clusterer = _Clusterer(settings)
+        handler = clusterer.row
+    else:
+        extract = get_extractor(settings.entities)
+        handler = (
+            (lambda row: condense_row(row, settings, extract))
+            if kind == "condense"
+            else (lambda row: entities_row(row, extract))
+        )
     for number, line in enumerate(inp, start=1):
         if not line.strip():
             continue  # a blank line is no record (e.g. a trailing newline from an editor)

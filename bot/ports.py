@@ -69,7 +69,8 @@ class ChannelLookup(Protocol):
     def channel_follows(self, channel: ChannelRef) -> Sequence[str]: ...
 
     def channel_manager(self, channel: ChannelRef) -> str | None:
-        """The platform user who last changed the channel's news, told by DM when posting there fails."""
+        """The platform user who last changed the channel's news, told by DM when posting there fails;
+        None when nobody did or the lookup fails (it never raises)."""
         ...
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from feedparser.datetimes import _parse_date
@@ -14,6 +13,7 @@ import bot.ingest.parse as parse_module
 from bot.ingest.parse import parse_feed
 from bot.ingest.parse_fast import parse_date, read_feed
 from bot.models import ParsedFeed
+from tests.conftest import SHARED
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:feedparser")
 NOW = datetime(2026, 7, 4, 12, 0, tzinfo=UTC)
@@ -269,7 +269,7 @@ def test_future_and_control_characters(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_feed(data, url=URL, now=NOW) == _feedparser_path(data, monkeypatch)
 
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "feeds"
+CORPUS = SHARED / "data" / "feeds"
 
 
 @pytest.mark.skipif(not CORPUS.is_dir(), reason=f"{CORPUS} is absent: the shared corpora are not beside this clone")

@@ -39,9 +39,9 @@ from bot.models import ChannelRef
 from bot.nlp.fingerprint import content_hash
 from bot.store.schema import articles, stories
 from bot.store.store import Store
+from tests.conftest import SHARED
 
-ROOT = Path(__file__).resolve().parents[1]
-ECB = ROOT.parent / "shared" / "data" / "dedupe" / "ecb_plus_dev" / "docs.jsonl.gz"
+ECB = SHARED / "data" / "dedupe" / "ecb_plus_dev" / "docs.jsonl.gz"
 needs_ecb = pytest.mark.skipif(not ECB.is_file(), reason="needs ../shared/data (the shared evaluation data)")
 
 BACKGROUND_TOPICS = {1, 3, 5, 9}

@@ -4,6 +4,5 @@
 """
 
 from adapters.discord.client import DiscordAdapter
-from bot.ports import ChannelLookup
 
-__all__ = ["ChannelLookup", "DiscordAdapter"]
+__all__ = ["DiscordAdapter"]

@@ -326,13 +326,7 @@ class DiscordAdapter:
 
     def _manager(self, channel: ChannelRef) -> int | None:
         """Who last changed the channel's news, as the core recorded it (kept across restarts)."""
-        if self.lookup is None:
-            return None
-        try:
-            stored = self.lookup.channel_manager(channel)
-        except Exception:  # the post's own failure is what must be reported
-            log.exception("discord: could not look up who manages %s", channel)
-            return None
+        stored = self.lookup.channel_manager(channel) if self.lookup is not None else None
         return int(stored) if stored and stored.isdigit() else None
 
     async def _report(self, channel: ChannelRef, problem: str, message: str) -> None:

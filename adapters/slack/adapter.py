@@ -185,13 +185,7 @@ class SlackAdapter:
 
     def _manager(self, channel: ChannelRef) -> str | None:
         """Who last changed the channel's news, as the core recorded it (kept across restarts)."""
-        if self.lookup is None:
-            return None
-        try:
-            return self.lookup.channel_manager(channel)
-        except Exception:  # the post's own failure is what must be reported
-            log.exception("could not look up who manages %s", channel)
-            return None
+        return self.lookup.channel_manager(channel) if self.lookup is not None else None
 
     async def _tell_manager(self, channel: ChannelRef, code: str, message: str, token: str | None) -> None:
         """Once per channel and problem, a DM to whoever last changed the channel's news (if anyone did)."""

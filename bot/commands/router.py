@@ -97,13 +97,14 @@ class Router:
         if handler is None:
             return _error(f'"{words[0]}" is not a command. Commands: {", ".join(USAGE)}. Try "help".')
         # the bare forms of follow, schedule and settings only show the current state
-        if name in CHANGES and not request.can_manage and not (name in _BARE_SHOWS and not args):
+        changes = name in CHANGES and (bool(args) or name not in _BARE_SHOWS)
+        if changes and not request.can_manage:
             return _error(
                 f"You are not allowed to change this channel's news ({name}); ask someone who manages the channel."
             )
         try:
             reply = await handler(request, args)
-            if reply.ok and request.can_manage and name in CHANGES and (args or name not in _BARE_SHOWS):
+            if reply.ok and request.can_manage and changes:
                 self._remember_manager(request)
             return reply
         except UserInputError as exc:
