@@ -51,10 +51,14 @@ class App:
         clock: Clock | None = None,
         stream: TextIO | None = None,
         adapters: dict[str, ChatAdapter] | None = None,
+        serving: bool = True,
     ) -> App:
+        """`serving=False` for commands that only post: adapters then ask for no listening secrets."""
         _check_full_text(settings)
         store = Store.open(settings.database_url)
-        app = cls(settings, store, adapters if adapters is not None else build_adapters(settings, stream), clock)
+        if adapters is None:
+            adapters = build_adapters(settings, stream, serving=serving)
+        app = cls(settings, store, adapters, clock)
         app.sync_config()
         return app
 
@@ -192,8 +196,11 @@ def _config_digest(sc: SubscriptionConfig) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
-def build_adapters(settings: Settings, stream: TextIO | None = None) -> dict[str, ChatAdapter]:
-    """The adapters the config enables; a missing secret is a ConfigError naming its key."""
+def build_adapters(settings: Settings, stream: TextIO | None = None, *, serving: bool = True) -> dict[str, ChatAdapter]:
+    """The adapters the config enables; a missing secret is a ConfigError naming its key.
+
+    Without `serving` an adapter needs only what posting needs (Slack's app token is for listening).
+    """
     adapters: dict[str, ChatAdapter] = {}
     if settings.console.enabled:
         from adapters.console import ConsoleAdapter
@@ -202,7 +209,7 @@ def build_adapters(settings: Settings, stream: TextIO | None = None) -> dict[str
     if settings.slack.enabled:
         from adapters.slack import SlackAdapter
 
-        adapters["slack"] = SlackAdapter.from_settings(settings)
+        adapters["slack"] = SlackAdapter.from_settings(settings, serving=serving)
     if settings.discord.enabled:
         from adapters.discord import DiscordAdapter
 

@@ -21,6 +21,7 @@ from bot.config import Settings, load_settings, resolve_feed_url
 from bot.errors import ConfigError, FeedError, NewsbotError, UserInputError
 from bot.ingest.parse import parse_feed
 from bot.ingest.poll import format_report
+from bot.isotime import iso_utc
 from bot.models import ChannelRef, CommandRequest, Reply
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -136,7 +137,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "remove": _feeds_remove,
     }
     key = args.feeds_command if args.command == "feeds" else args.command
-    app = App.open(settings)
+    # only `run` listens for chat commands; the rest post at most, and need only posting's secrets
+    app = App.open(settings, serving=key == "run")
     try:
         return await handlers[key](app, args)
     finally:
@@ -195,7 +197,7 @@ async def _cmd(app: App, args: argparse.Namespace) -> int:
 def format_reply(reply: Reply) -> str:
     lines = list(reply.lines)
     for i, r in enumerate(reply.results, start=1):
-        when = f" · {r.published:%Y-%m-%d}" if r.published else ""
+        when = f" · {iso_utc(r.published)}" if r.published else ""
         lines.append(f"{i}. {r.title}\n   {r.summary}\n   {r.source}{when}" + (f" · {r.url}" if r.url else ""))
     return "\n".join(lines)
 
@@ -229,11 +231,7 @@ async def _feeds_list(app: App, args: argparse.Namespace) -> int:
     if not feeds:
         print("no feeds yet: `newsbot feeds add URL`")
     for f in feeds:
-        state = (
-            f.state
-            if f.state != "ok" or f.last_checked_at is None
-            else (f"ok, checked {f.last_checked_at:%Y-%m-%d %H:%M} UTC")
-        )
+        state = f.state if f.state != "ok" or f.last_checked_at is None else f"ok, checked {iso_utc(f.last_checked_at)}"
         channels = ", ".join(str(c) for c in app.store.subscribers(f.id)) or "no subscribers"
         print(f"{f.id:>3}  {f.display_name}\n     {f.url}\n     {state}; {channels}")
     return 0
