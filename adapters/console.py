@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.models import ChannelRef, Digest, DigestStory, PostedMessage, Span
+from bot.text_safety import safe_piece
 
 INDENT = "  │ "
-_SPACE = re.compile(r"\s+")
 # escape sequences in a feed's title or text could retitle, clear or script the terminal
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -70,7 +70,7 @@ class ConsoleAdapter:
         out.append(_one_line(story.source), style="green")
         if story.url:
             out.append(" · ")
-            out.append(story.url, style="blue underline")
+            out.append(_one_line(story.url), style="blue underline")
         if story.also_covered_by:
             out.append(" · also covered by " + ", ".join(_one_line(s) for s in story.also_covered_by), style="dim")
         return out
@@ -110,5 +110,7 @@ class ConsoleAdapter:
 
 
 def _one_line(value: str) -> str:
-    # feed text must not break the thread layout with its own line breaks
-    return _SPACE.sub(" ", _CONTROL.sub("", value))
+    # feed text must not break the thread layout with its own line breaks, nor reorder or hide
+    # what is shown (bidi and zero-width characters: bot.text_safety); spaces at the ends stay,
+    # since highlighted pieces are joined back together
+    return safe_piece(_CONTROL.sub("", value))

@@ -635,13 +635,14 @@ def rank_entities(
     """Entities of one article, aliases merged, best (most salient) first, from either extractor."""
     groups: dict[str, _Group] = {}
     title_toks = _tokenize(title)
-    title_ents = extract(title)
     if extract is extract_entities:
-        # a word capitalised inside the headline is evidence for the same word opening a sentence
+        # evidence across the two: a word capitalised inside the headline for the body's sentence
+        # starts, and the words of the body's names for the headline's first word
         caps = frozenset(t.text for t in title_toks if not t.initial and _is_cap(t))
         text_ents = extract_entities(text, known=caps if not _title_case(title_toks) else frozenset())
+        title_ents = extract_entities(title, known=frozenset(w for e in text_ents for w in e.text.split()))
     else:
-        text_ents = extract(text)
+        title_ents, text_ents = extract(title), extract(text)
     text_keys = {_key(e.text) for e in text_ents}
     if title_toks and (_shouty(title_toks) or _title_case(title_toks)):
         # A Title-Case or ALL-CAPS headline capitalises every word: trust only names the body confirms.
