@@ -237,6 +237,13 @@ def _tokenize(text: str) -> list[_Tok]:
         whole = word
         if len(word) > 2 and word[-2] in "'’" and word[-1] in "sS":
             word = word[:-2]
+        elif first.isupper() and ("'" in word or "’" in word):
+            # a quote run into the next word where the source lost a space ("Gray'didn", "Kimani'Kiki");
+            # short heads are names of their own ("O'Brien", "Ka'Loni")
+            cut = next(k for k, c in enumerate(word) if c in "'’")
+            tail = word[cut + 1 :]
+            if cut >= 4 and (tail[:1].isupper() or len(tail) >= 3):
+                word = word[:cut]
         if "-" in word:
             head, _, tail = word.rpartition("-")
             if head and head[0].isupper() and tail.islower() and (tail in _HYPHEN_TAILS or tail.endswith("ed")):
