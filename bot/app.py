@@ -24,6 +24,7 @@ from bot.ingest.poll import poll_feeds
 from bot.models import ChannelRef, CommandRequest, PollReport, Reply
 from bot.ports import ChatAdapter, Clock, CommandSource, SystemClock, UsesChannelLookup
 from bot.store.store import Store, SubscriptionRow
+from bot.text_safety import safe_line
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,9 @@ class App:
     def channel_feeds(self, channel: ChannelRef) -> list[tuple[int, str, str]]:
         """The channel's feeds as (id, name, url), for command autocomplete."""
         sub = self.store.subscription(channel)
-        return [] if sub is None else [(f.id, f.display_name, f.url) for f in self.store.subscribed_feeds(sub.id)]
+        feeds = [] if sub is None else self.store.subscribed_feeds(sub.id)
+        # a feed's own title can carry bidi and invisible characters: the choice list shows it made safe
+        return [(f.id, safe_line(f.display_name), safe_line(f.url)) for f in feeds]
 
     def channel_follows(self, channel: ChannelRef) -> list[str]:
         """The channel's followed topics, for command autocomplete."""

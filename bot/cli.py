@@ -23,6 +23,7 @@ from bot.ingest.parse import parse_feed
 from bot.ingest.poll import format_report
 from bot.isotime import iso_utc
 from bot.models import ChannelRef, CommandRequest, Reply
+from bot.text_safety import safe_line, safe_text
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_NAMES = (Path("config.example.toml"), Path(__file__).resolve().parents[1] / "config.example.toml")
@@ -195,10 +196,12 @@ async def _cmd(app: App, args: argparse.Namespace) -> int:
 
 
 def format_reply(reply: Reply) -> str:
-    lines = list(reply.lines)
+    """A reply for the terminal: feed text made safe (no escape sequences, bidi or invisible characters)."""
+    lines = [safe_text(line) for line in reply.lines]
     for i, r in enumerate(reply.results, start=1):
         when = f" · {iso_utc(r.published)}" if r.published else ""
-        lines.append(f"{i}. {r.title}\n   {r.summary}\n   {r.source}{when}" + (f" · {r.url}" if r.url else ""))
+        head = f"{i}. {safe_line(r.title)}\n   {safe_line(r.summary)}\n   {safe_line(r.source)}{when}"
+        lines.append(head + (f" · {safe_line(r.url)}" if r.url else ""))
     return "\n".join(lines)
 
 
@@ -233,7 +236,7 @@ async def _feeds_list(app: App, args: argparse.Namespace) -> int:
     for f in feeds:
         state = f.state if f.state != "ok" or f.last_checked_at is None else f"ok, checked {iso_utc(f.last_checked_at)}"
         channels = ", ".join(str(c) for c in app.store.subscribers(f.id)) or "no subscribers"
-        print(f"{f.id:>3}  {f.display_name}\n     {f.url}\n     {state}; {channels}")
+        print(f"{f.id:>3}  {safe_line(f.display_name)}\n     {safe_line(f.url)}\n     {state}; {channels}")
     return 0
 
 
