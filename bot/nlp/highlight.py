@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from bot.models import KeyEntity, Span
-from bot.nlp.entities import not_prose
+from bot.nlp.entities import not_prose, overlaps_any
 
 
 def highlight(summary: str, ranked: Sequence[KeyEntity], *, limit: int = 5) -> tuple[list[str], list[Span]]:
@@ -42,9 +42,7 @@ def _matches(summary: str, entity: KeyEntity, masked: list[tuple[int, int]]) -> 
             continue
         pattern = rf"(?<!\w){re.escape(form)}(?!\w)"
         found.extend(
-            (m.start(), m.end())
-            for m in re.finditer(pattern, summary)
-            if not any(s < m.end() and m.start() < e for s, e in masked)
+            (m.start(), m.end()) for m in re.finditer(pattern, summary) if not overlaps_any(masked, m.start(), m.end())
         )
     return found
 
