@@ -18,10 +18,9 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from adapters.slack import SlackAdapter, SlackSecrets
-from bot.app import App
 from bot.config import Settings, settings_from_dict
 from bot.text_safety import BIDI_CONTROLS, safe_line, safe_text
-from tests.conftest import FixedClock, demo_config
+from tests.conftest import FixedClock, demo_config, poll_and_digest
 from tests.discord_fake import TEXT_ID, FakeDiscord
 from tests.slack_fake import FakeSlack, shown_text
 
@@ -88,14 +87,7 @@ def settings_for(tmp_path: Path, feed: Path, **platform: Any) -> Settings:
 
 
 async def post_digest(settings: Settings, clock: FixedClock, adapters: dict[str, Any] | None = None) -> list[str]:
-    app = App.open(settings, clock=clock, adapters=adapters)
-    try:
-        report = await app.poll()
-        assert report.failed == 0, report.errors
-        outcomes = await app.digest_all()
-    finally:
-        await app.close()
-    return [f"{o.status} {o.stories}" for o in outcomes]
+    return [f"{o.status} {o.stories}" for o in await poll_and_digest(settings, clock, adapters=adapters)]
 
 
 @pytest.fixture
