@@ -153,7 +153,7 @@ class _Poster:
             found = await self.look()
             msg = found.parent if position == 0 else found.stories.get(position)
             if msg is not None:
-                log.info("digest %s: %s was posted after all (%s)", self.row.id, what, msg.ref)
+                log.warning("digest %s: %s was posted after all (%s)", self.row.id, what, msg.ref)
                 return msg
         raise PostError(
             f"{what}: the platform's answer was lost {LOST_ANSWERS} times; it was not found in the channel, "

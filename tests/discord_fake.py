@@ -4,9 +4,10 @@ Records every request (method, path, query, JSON body), keeps channels, messages
 answers errors on cue: 429 with retry_after (and the Via header discord.py insists on) or 403/404
 with Discord's JSON error codes. Message history (before/after/limit, newest first) and active
 threads read back what was posted; a nonce sent with enforce_nonce returns the first message only
-within `nonce_window` seconds, as Discord's does for a few minutes; `lose` carries a request out and
-drops the connection instead of answering; `on_post` is called before, after and once answered. The gateway says HELLO, answers IDENTIFY with READY and
-GUILD_CREATE, and lets a test dispatch INTERACTION_CREATE payloads.
+within `nonce_window` seconds, as Discord's does for a few minutes; `lose` carries a request out
+and drops the connection instead of answering; `on_post` is called before, after and once
+answered. The gateway says HELLO, answers IDENTIFY with READY and GUILD_CREATE, and lets a test
+dispatch INTERACTION_CREATE payloads.
 """
 
 from __future__ import annotations
@@ -70,10 +71,11 @@ class Rule:
 
 
 class FakeDiscord:
-    def __init__(self, nonce_window: float | None = None) -> None:
+    def __init__(self, nonce_window: float | None = None, time_ids: bool = False) -> None:
         self.nonce_window = nonce_window  # seconds a nonce is remembered; None: forever
+        self.time_ids = time_ids  # new ids are snowflakes of the current time, as Discord's are
         self.losses: list[Rule] = []
-        # called with (the call, "received" | "done" | "answered") for message-creating POSTs;
+        # called with (the call, "received" | "stored" | "answered") for message-creating POSTs;
         # True drops the connection at that point ("received": nothing is done)
         self.on_post: Callable[[Call, str], bool | None] | None = None
         self.calls: list[Call] = []
@@ -331,7 +333,7 @@ class FakeDiscord:
             # done on Discord's side, but the answer never arrives: what a crash at this moment looks like
             self._activity.set()
             await self._release.wait()
-        if self._stalls(request.method, path, self.losses) or (creates and status < 300 and self._hook(call, "done")):
+        if self._stalls(request.method, path, self.losses) or (creates and status < 300 and self._hook(call, "stored")):
             return _drop(request, call)
         if status == 204:
             return web.Response(status=204)
@@ -377,7 +379,9 @@ class FakeDiscord:
         if m := re.fullmatch(r"/channels/(\d+)/messages", path):
             return self._post_message(int(m.group(1)), body)
         if m := re.fullmatch(r"/guilds/(\d+)/threads/active", path):
-            threads = [c for c in self.channels.values() if c.get("type") in (11, 12) and c.get("guild_id") == m.group(1)]
+            threads = [
+                c for c in self.channels.values() if c.get("type") in (11, 12) and c.get("guild_id") == m.group(1)
+            ]
             return 200, {"threads": threads, "members": []}
         if m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path):
             return self._thread_from_message(int(m.group(1)), int(m.group(2)), body)
@@ -413,8 +417,15 @@ class FakeDiscord:
             return (204, None) if method == "DELETE" else (200, self._message(TEXT_ID, body or {}))
         raise KeyError(path)
 
+    def _new_id(self) -> int:
+        if self.time_ids:
+            # a snowflake: milliseconds since Discord's epoch, then a counter kept unique
+            self._last = max(getattr(self, "_last", 0) + 1, (int(time.time() * 1000) - 1420070400000) << 22)
+            return self._last
+        return next(self.ids)
+
     def _message(self, channel_id: int, body: dict[str, Any], message_id: int | None = None) -> dict[str, Any]:
-        mid = message_id or next(self.ids)
+        mid = message_id or self._new_id()
         message = {
             "id": str(mid),
             "channel_id": str(channel_id),
@@ -496,7 +507,7 @@ class FakeDiscord:
     def _forum_post(self, forum_id: int, body: dict[str, Any]) -> tuple[int, Any]:
         if self.channels.get(forum_id, {}).get("type") != 15:
             return 400, {"message": "Invalid Form Body", "code": 50035}
-        thread_id = next(self.ids)
+        thread_id = self._new_id()
         self.channels[thread_id] = self._thread_json(thread_id, forum_id, body["name"])
         starter = self._message(thread_id, body["message"], message_id=thread_id)
         self.messages[thread_id] = starter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -134,7 +135,15 @@ class DigestQueries:
         self, subscription_id: int, feed_ids: Sequence[int], skipped: Sequence[int], slot: datetime, now: datetime
     ) -> None:
         """Mark the feeds' links settled and record `skipped` stories as seen, in one transaction,
-        so a crash cannot leave a link settled with its old items still unseen."""
+        so a crash cannot leave a link settled with its old items still unseen. Another worker
+        settling the same slot at the same moment wins, and this one does nothing."""
+        # an IntegrityError: the backlog row of this slot exists, the other worker settled these links
+        with contextlib.suppress(sa.exc.IntegrityError):
+            self._settle_backlog(subscription_id, feed_ids, skipped, slot, now)
+
+    def _settle_backlog(
+        self, subscription_id: int, feed_ids: Sequence[int], skipped: Sequence[int], slot: datetime, now: datetime
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 subscription_feeds.update()
