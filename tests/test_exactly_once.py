@@ -30,7 +30,7 @@ from bot.models import ChannelRef, Digest, DigestStory, PostedMessage
 from bot.scheduler import finish_pending
 from bot.worker import HOST, _start_time, is_dead, new_owner
 from tests.conftest import FixedClock, demo_config
-from tests.discord_fake import TEXT_ID, FakeDiscord
+from tests.discord_fake import FORUM_ID, TEXT_ID, FakeDiscord
 from tests.fakes import FlakyAdapter
 from tests.slack_fake import FakeSlack
 
@@ -180,6 +180,30 @@ async def test_discord_a_lost_parent_is_found_by_its_heading_and_its_thread_made
     assert outcomes[0].status == "posted" and outcomes[0].stories == 8
     [parent] = dfake.messages_in(TEXT_ID)  # never a second parent
     assert len(dfake.messages_in(int(parent["id"]))) == 8
+
+
+async def test_discord_a_lost_forum_post_is_found_among_active_threads(
+    db_url: str, tmp_path: Path, dfake: FakeDiscord, clock: FixedClock
+) -> None:
+    dfake.lose("POST", rf"/channels/{FORUM_ID}/threads")  # the forum post is made, its answer lost
+    dfake.lose("POST", r"/channels/\d+/messages", skip=2)  # and story 3's
+    raw = demo_config(
+        db_url,
+        console={"enabled": False},
+        discord={"enabled": True, "api_base_url": dfake.base_url, "style": "markdown"},
+        subscriptions=[{"channel": f"discord:{FORUM_ID}", "feeds": "all"}],
+    )
+    app = App.open(settings_from_dict(raw, tmp_path / "config.toml"), clock=clock)
+    try:
+        await app.poll()
+        outcomes = await app.digest_all()
+    finally:
+        await app.close()
+    assert outcomes[0].status == "posted" and outcomes[0].stories == 8
+    [post] = [c for c in dfake.channels.values() if c.get("parent_id") == str(FORUM_ID)]  # one forum post
+    stories = dfake.messages_in(int(post["id"]))
+    assert len(stories) == 1 + 8  # its starter message, then each story once
+    assert dfake.find("GET", r"/guilds/\d+/threads/active")
 
 
 # --- dead and live workers --------------------------------------------------------------------

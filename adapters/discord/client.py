@@ -71,7 +71,7 @@ class DiscordAdapter:
             intents=discord.Intents(guilds=True),  # channels and threads; nothing privileged
             allowed_mentions=NONE,
             guild_ready_timeout=guild_ready_timeout,
-            max_ratelimit_timeout=30.0,  # longer waits raise RateLimited: retried later, inside the lease
+            max_ratelimit_timeout=30.0,  # longer waits raise RateLimited: the digest is retried later
         )
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         self.group = build_group(settings.command, _default_permissions(settings.managers), self)

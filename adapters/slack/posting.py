@@ -67,7 +67,8 @@ def post_error(action: str, where: str, code: str) -> PostError:
     return PostError(message, retryable=code not in PERMANENT)
 
 
-# 8 retries of at most this long stay well inside bot.delivery.LEASE
+# a longer Retry-After gives up on the call: the digest is retried later (its lease is kept meanwhile by
+# the core's heartbeat, so a wait never lets another worker take it over)
 MAX_WAIT_SECONDS = 30.0
 
 
