@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.models import ChannelRef, Digest, DigestStory, FoundPosts, PostedMessage, Span
+from bot.ports import Taken
 
 INDENT = "  │ "
 _SPACE = re.compile(r"\s+")
@@ -108,7 +109,9 @@ class ConsoleAdapter:
         self.console.print(self.render_story(story, position))
         return PostedMessage(ref=self._ref(), thread_ref=parent.thread_ref)
 
-    async def find_posted(self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None) -> FoundPosts:
+    async def find_posted(
+        self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None, *, taken: Taken | None = None
+    ) -> FoundPosts:
         # what was printed cannot be read back, and a print never loses its answer: only a crash
         # between printing and recording can show a line twice, on the terminal of the crash
         return FoundPosts()
