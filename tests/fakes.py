@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.errors import PostError
-from bot.models import ChannelRef, Digest, DigestStory, PostedMessage
+from bot.models import ChannelRef, Digest, DigestStory, FoundPosts, PostedMessage
+from bot.ports import Taken
 
 
 class FlakyAdapter:
@@ -44,3 +45,8 @@ class FlakyAdapter:
         assert parent.ref == "p1"
         self.sent.append(story.title)
         return PostedMessage(ref=f"s{position}", thread_ref="p1")
+
+    async def find_posted(
+        self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None, *, taken: Taken | None = None
+    ) -> FoundPosts:
+        return FoundPosts()
