@@ -314,14 +314,12 @@ class SlackAdapter:
 
     async def start(self, handle: CommandHandler) -> None:
         """Check the token, then listen for the slash command over Socket Mode or HTTP, and return."""
-        needed = ("app_token", self.config.app_token_env) if self.config.mode == "socket" else None
-        if self.config.mode == "http":
-            needed = ("signing_secret", self.config.signing_secret_env)
-        if needed and not getattr(self._secrets, needed[0]):
-            key = f"slack.{needed[0]}_env"
-            raise ConfigError(
-                key, f"serving the slash command needs ${needed[1]}; set it, or only post (digest --once)"
-            )
+        socket = self.config.mode == "socket"
+        secret, env = (
+            ("app_token", self.config.app_token_env) if socket else ("signing_secret", self.config.signing_secret_env)
+        )
+        if not getattr(self._secrets, secret):  # read only for serving (from_settings)
+            raise ConfigError(f"slack.{secret}_env", f"serving the slash command needs ${env}; set it, or only post")
         oauth_settings = None
         if self.config.oauth:
             store = await self._open_installations()

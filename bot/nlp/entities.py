@@ -301,7 +301,7 @@ _ALNUM = re.compile(r"\b[A-Za-z0-9]{4,}\b")
 
 def not_prose(text: str) -> list[tuple[int, int]]:
     """Spans of `text` that are addresses, mentions or ids: no entity may start or end inside one."""
-    spans = [m.span() for m in _NOT_PROSE.finditer(text)] if any(c in text for c in ":@<&w") else []
+    spans = [m.span() for m in _NOT_PROSE.finditer(text)]
     if any(c.isdigit() for c in text):
         spans += [
             m.span()
@@ -353,7 +353,6 @@ def extract_entities(text: str, *, known: frozenset[str] = frozenset()) -> list[
         {t.text for t in toks if not t.initial and not t.shout and _is_cap(t)} | known,
         {a.end for a, b in itertools.pairwise(toks) if a.initial and b.start == a.end + 1 and b.text[0].isdigit()},
     )
-    lower_words = ev.lower
     ents: list[Entity] = []
     i = 0
     while i < len(toks):
@@ -366,7 +365,7 @@ def extract_entities(text: str, *, known: frozenset[str] = frozenset()) -> list[
                 )
             i += max(n, 1)
             continue
-        if not _starts_run(toks, i, lower_words) and not (_is_cap(toks[i]) and _known_name(toks, i)[0]):
+        if not _starts_run(toks, i, ev.lower) and not (_is_cap(toks[i]) and _known_name(toks, i)[0]):
             i += 1
             continue
         j = i + 1
