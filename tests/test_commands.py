@@ -433,3 +433,63 @@ def test_chat_refuses_local_paths_without_blaming_the_setting(
         f'"{path}" is a local path; only the console (newsbot cmd) reads local files; give an http(s) URL\n'
         "Usage: subscribe <feed or site URL>"
     )
+
+
+def feeds(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["feeds", *args, "--config", str(config)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_feeds_add_finds_feeds_as_subscribe_does(site: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert feeds(config, capsys, "add", f"{site}/index.html", "--channel", "console:#tech") == (
+        0,
+        f'checked: "Lakeside Courier" with 3 items\nfeed 1: {site}/lakeside-courier.xml\nconsole:#tech now follows it\n',
+        "",
+    )
+    # the same errors, in the same words, as `subscribe`
+    assert feeds(config, capsys, "add", "example.org") == (
+        1,
+        "",
+        'newsbot: "example.org" is not a URL; did you mean https://example.org ?\n',
+    )
+    assert feeds(config, capsys, "add", f"{site}/missing.xml") == (
+        1,
+        "",
+        "newsbot: That feed did not work: the server answered HTTP 404 File not found\n",
+    )
+    assert cmd(config, f"subscribe {site}/missing.xml", capsys)[1].splitlines()[0] == (
+        "That feed did not work: the server answered HTTP 404 File not found"
+    )
+
+
+def test_a_failed_feeds_add_leaves_nothing(site: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = feeds(config, capsys, "add", f"{site}/pacific-wire.xml", "--channel", "#tech")
+    assert (code, out) == (1, "") and err.startswith("newsbot: "), err
+    assert "#tech" in err
+    for bad in (f"{site}/nofeed.html", f"{site}/missing.xml", "example.org"):
+        assert feeds(config, capsys, "add", bad)[0] == 1
+    assert feeds(config, capsys, "list") == (0, "no feeds yet: `newsbot feeds add URL`\n", "")
+
+
+def test_feeds_add_name_on_an_existing_feed(
+    site: str, config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"{site}/pacific-wire.xml"
+    assert feeds(config, capsys, "add", url)[1].endswith(f"feed 1: {url}\n")
+    assert feeds(config, capsys, "add", url, "--name", "PW") == (
+        0,
+        f'checked: "Pacific Wire" with 4 items\nfeed 1 was already there: {url}; renamed "PW"\n',
+        "",
+    )
+    assert feeds(config, capsys, "list")[1].startswith("  1  PW\n")
+    assert feeds(config, capsys, "add", url)[1].endswith(f"feed 1 was already there: {url}\n")
+    # a feed the config declares is named in the config: a name given here would not last
+    config.write_text(config.read_text() + f'[[feeds]]\nurl = "{site}/harbor-ledger.xml"\nname = "Harbor"\n')
+    assert feeds(config, capsys, "add", f"{site}/harbor-ledger.xml", "--name", "HL") == (
+        1,
+        'checked: "Harbor Ledger" with 4 items\n',
+        f"newsbot: feed 2 ({site}/harbor-ledger.xml) is declared in {config}; set its name there "
+        "(a name given here would be put back at the next start)\n",
+    )
+    assert "  2  Harbor\n" in feeds(config, capsys, "list")[1]
