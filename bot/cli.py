@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from bot import __version__
 from bot.app import App
 from bot.config import Settings, load_settings, resolve_feed_url
 from bot.errors import ConfigError, FeedError, NewsbotError, UserInputError
 from bot.ingest.poll import format_report
 from bot.ingest.resolve import feed_address, feed_failure, find_feed
+from bot.logs import setup_logging
 from bot.models import ChannelRef, CommandRequest, Reply
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml)")
     parser = argparse.ArgumentParser(prog="newsbot", description="News digests for Slack, Discord and the console.")
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="poll feeds and post scheduled digests until stopped")
     d = sub.add_parser("digest", parents=[common], help="build and post one digest for every subscription now")
@@ -92,9 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(find_config(args.config))
-        logging.basicConfig(
-            level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        setup_logging(settings.log_level, sys.stderr)
         if args.command == "inspect":
             return _inspect(args, settings)
         return asyncio.run(_dispatch(args, settings))
