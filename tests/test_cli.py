@@ -131,7 +131,7 @@ def run_until(cwd: Path, marker: str, env: dict[str, str] | None = None) -> tupl
 
 
 def test_run_polls_then_stops_cleanly_on_sigterm(workdir: Path) -> None:
-    lines, rest, code = run_until(workdir, "polled 3 feeds")
+    _lines, rest, code = run_until(workdir, "polled 3 feeds")
     assert code == 0, rest
     assert "newsbot stopped" in rest
 

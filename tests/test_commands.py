@@ -195,7 +195,10 @@ def test_schedule_zones_are_the_configs(config: Path, capsys: pytest.CaptureFixt
         1,
         f'"utc" is not an IANA time zone; did you mean UTC?\n{SCHEDULE_USAGE}\n',
     )
-    assert cmd(config, "schedule 08:00 Europe/Paris Europe/Paris", capsys) == (0, "Digest at 08:00 Europe/Paris, every day.\n")
+    assert cmd(config, "schedule 08:00 Europe/Paris Europe/Paris", capsys) == (
+        0,
+        "Digest at 08:00 Europe/Paris, every day.\n",
+    )
     assert cmd(config, "schedule 08:00 CET", capsys) == (0, "Digest at 08:00 CET, every day.\n")
 
 
@@ -407,9 +410,7 @@ def test_subscribe_answers(site: str, config: Path, capsys: pytest.CaptureFixtur
     )
 
 
-def test_chat_refuses_local_paths_without_blaming_the_setting(
-    config: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_chat_refuses_local_paths_without_blaming_the_setting(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import asyncio
 
     from bot.app import App
@@ -444,7 +445,8 @@ def feeds(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple
 def test_feeds_add_finds_feeds_as_subscribe_does(site: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert feeds(config, capsys, "add", f"{site}/index.html", "--channel", "console:#tech") == (
         0,
-        f'checked: "Lakeside Courier" with 3 items\nfeed 1: {site}/lakeside-courier.xml\nconsole:#tech now follows it\n',
+        f'checked: "Lakeside Courier" with 3 items\nfeed 1: {site}/lakeside-courier.xml\n'
+        "console:#tech now follows it\n",
         "",
     )
     # the same errors, in the same words, as `subscribe`

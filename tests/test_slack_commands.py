@@ -269,7 +269,11 @@ async def test_socket_mode_connects_to_the_fake_and_answers_one_command(
 
 
 async def test_bolt_does_not_warn_about_the_token_newsbot_gives_it(
-    tmp_path: Path, fake: FakeSlack, clock: FixedClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    fake: FakeSlack,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # the README has users export SLACK_BOT_TOKEN, which bolt also reads by itself
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
