@@ -1,4 +1,4 @@
-"""`newsbot` command line: run, digest --once, poll --once, cmd, inspect, feeds add|list|remove.
+"""`newsbot` command line: run, digest --once, poll --once, cmd, inspect, feeds add|list|remove, health.
 
 Every command takes --config PATH (default ./config.toml, falling back to the
 bundled config.example.toml with a note). Exit codes: 0 done, 1 failed, 2 bad
@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="poll feeds and post scheduled digests until stopped")
+    sub.add_parser(
+        "health", parents=[common], help="check that the database opens at the current schema (exit 0 ok, 1 not)"
+    )
     d = sub.add_parser("digest", parents=[common], help="build and post one digest for every subscription now")
     d.add_argument("--once", action="store_true", required=True, help="post once and exit")
     d.add_argument("--no-poll", action="store_true", help="do not poll the feeds first")
@@ -97,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(settings.log_level, sys.stderr)
         if args.command == "inspect":
             return _inspect(args, settings)
+        if args.command == "health":
+            from bot.health import check
+
+            return check(settings, sys.stdout)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"newsbot: config error: {exc}", file=sys.stderr)
