@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from bot.cli import build_parser, main
 from bot.config import Settings, load_settings
 from bot.store import migrate
 from bot.store.engine import create_engine
+from bot.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -308,3 +310,40 @@ def test_version_license_and_changelog_agree() -> None:
     changelog = (ROOT / "CHANGELOG.md").read_text()
     releases = re.findall(r"(?m)^## \[([^\]]+)\]", changelog)
     assert releases[0] == __version__, releases
+
+
+def test_the_readmes_online_backup_copies_a_database_in_use(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r'python3 -c "([^"]+)" \\\n\s+(\S+) (\S+)\n', readme)
+    assert found is not None, "the README's Python backup line"
+    code, source, target = found.groups()
+    assert (source, target) == ("/var/lib/newsbot/newsbot.db", "/var/lib/newsbot/newsbot-backup.db")
+    live = tmp_path / "newsbot.db"
+    store = Store.open(f"sqlite:///{live}")  # newsbot running: WAL mode, a connection open
+    store.add_feed("https://example.org/feed.xml", datetime(2026, 12, 1, tzinfo=UTC))
+    assert (tmp_path / "newsbot.db-wal").exists()
+    copy = tmp_path / "newsbot-backup.db"
+    proc = subprocess.run([sys.executable, "-c", code, str(live), str(copy)], capture_output=True, text=True)
+    store.close()
+    assert proc.returncode == 0, proc.stderr
+    config = tmp_path / "copy.toml"
+    config.write_text(f'[bot]\ndatabase = "sqlite:///{copy}"\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "health", "--config", str(config)], capture_output=True, text=True
+    )
+    assert (out.returncode, out.stdout) == (
+        0,
+        f"ok: sqlite:///{copy} opens, schema {migrate.head_revision()} (current), 1 feed\n",
+    ), out.stderr
+
+
+def test_the_slack_manifest_opens_the_messages_tab() -> None:
+    manifest = (ROOT / "adapters" / "slack" / "manifest.yml").read_text(encoding="utf-8")
+    home = re.search(r"(?m)^  app_home:\n((?:    .*\n)+)", manifest)
+    assert home is not None
+    settings = dict(re.findall(r"(?m)^    (\w+): (\w+)", home.group(1)))
+    assert settings == {
+        "home_tab_enabled": "false",
+        "messages_tab_enabled": "true",
+        "messages_tab_read_only_enabled": "true",
+    }
