@@ -179,27 +179,18 @@ def test_schedule_replaces_the_whole_schedule(config: Path, capsys: pytest.Captu
 
 
 def test_schedule_zones_are_the_configs(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cmd(config, "schedule 08:00 Europe/Paris Asia/Tokyo", capsys) == (
-        1,
-        f"Give one time zone, not two (Europe/Paris and Asia/Tokyo).\n{SCHEDULE_USAGE}\n",
-    )
-    assert cmd(config, "schedule 08:00 europe/paris", capsys) == (
-        1,
-        f'"europe/paris" is not an IANA time zone; did you mean Europe/Paris?\n{SCHEDULE_USAGE}\n',
-    )
-    assert cmd(config, "schedule 08:00 Europe/Pari", capsys) == (
-        1,
-        f'"Europe/Pari" is not an IANA time zone; did you mean Europe/Paris?\n{SCHEDULE_USAGE}\n',
-    )
-    assert cmd(config, "schedule 08:00 utc", capsys) == (
-        1,
-        f'"utc" is not an IANA time zone; did you mean UTC?\n{SCHEDULE_USAGE}\n',
-    )
-    assert cmd(config, "schedule 08:00 Europe/Paris Europe/Paris", capsys) == (
-        0,
-        "Digest at 08:00 Europe/Paris, every day.\n",
-    )
-    assert cmd(config, "schedule 08:00 CET", capsys) == (0, "Digest at 08:00 CET, every day.\n")
+    for line, reply in (
+        ("schedule 08:00 Europe/Paris Asia/Tokyo", "Give one time zone, not two (Europe/Paris and Asia/Tokyo)."),
+        ("schedule 08:00 europe/paris", '"europe/paris" is not an IANA time zone; did you mean Europe/Paris?'),
+        ("schedule 08:00 Europe/Pari", '"Europe/Pari" is not an IANA time zone; did you mean Europe/Paris?'),
+        ("schedule 08:00 utc", '"utc" is not an IANA time zone; did you mean UTC?'),
+    ):
+        assert cmd(config, line, capsys) == (1, f"{reply}\n{SCHEDULE_USAGE}\n"), line
+    for line, reply in (
+        ("schedule 08:00 Europe/Paris Europe/Paris", "Digest at 08:00 Europe/Paris, every day."),
+        ("schedule 08:00 CET", "Digest at 08:00 CET, every day."),
+    ):
+        assert cmd(config, line, capsys) == (0, f"{reply}\n"), line
 
 
 @pytest.mark.parametrize("zone", ["CET", "EST5EDT", "Japan", "Europe/Paris", "UTC"])
@@ -383,28 +374,24 @@ def test_follow_only_takes_on_or_off_and_nothing_else(config: Path, capsys: pyte
 
 
 def test_subscribe_answers(site: str, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    usage = "Usage: subscribe <feed or site URL>"
-    assert cmd(config, "subscribe example.org", capsys) == (
-        1,
-        f'"example.org" is not a URL; did you mean https://example.org ?\n{usage}\n',
-    )
-    assert cmd(config, "subscribe news.example.org/feed.xml", capsys) == (
-        1,
-        f'"news.example.org/feed.xml" is not a URL; did you mean https://news.example.org/feed.xml ?\n{usage}\n',
-    )
-    assert cmd(config, "subscribe ftp://x.example/feed", capsys) == (
-        1,
-        f'"ftp://x.example/feed" has an unsupported scheme; only http and https feeds are fetched\n{usage}\n',
-    )
-    assert cmd(config, f"subscribe {site}/nofeed.html", capsys) == (
-        1,
-        "That feed did not work: this is a web page (HTML), not a feed; find the site's RSS or Atom link "
-        f"(often /feed, /rss or /atom.xml) and subscribe to that URL instead\n{usage}\n",
-    )
-    assert cmd(config, f"subscribe {site}/missing.xml", capsys) == (
-        1,
-        f"That feed did not work: the server answered HTTP 404 File not found\n{usage}\n",
-    )
+    for line, reply in (
+        ("subscribe example.org", '"example.org" is not a URL; did you mean https://example.org ?'),
+        (
+            "subscribe news.example.org/feed.xml",
+            '"news.example.org/feed.xml" is not a URL; did you mean https://news.example.org/feed.xml ?',
+        ),
+        (
+            "subscribe ftp://x.example/feed",
+            '"ftp://x.example/feed" has an unsupported scheme; only http and https feeds are fetched',
+        ),
+        (
+            f"subscribe {site}/nofeed.html",
+            "That feed did not work: this is a web page (HTML), not a feed; find the site's RSS or Atom link "
+            "(often /feed, /rss or /atom.xml) and subscribe to that URL instead",
+        ),
+        (f"subscribe {site}/missing.xml", "That feed did not work: the server answered HTTP 404 File not found"),
+    ):
+        assert cmd(config, line, capsys) == (1, f"{reply}\nUsage: subscribe <feed or site URL>\n"), line
     assert cmd(config, f"subscribe {site}/empty.xml", capsys) == (
         0,
         f"Subscribed to Quiet Gazette ({site}/empty.xml).\nIt has no items yet; new ones come in the next digests.\n",

@@ -50,6 +50,19 @@ def terminal() -> Iterator[tuple[TextIO, int]]:
     os.close(master)
 
 
+def on_terminal(
+    terminal: tuple[TextIO, int], monkeypatch: pytest.MonkeyPatch, columns: int, no_color: str | None = None
+) -> tuple[ConsoleAdapter, TextIO, int]:
+    """A console adapter on the pseudo-terminal, `columns` wide, with NO_COLOR unset or set to `no_color`."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    if no_color is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", no_color)
+    stream, master = terminal
+    return ConsoleAdapter(stream, "auto"), stream, master
+
+
 def shown(stream: TextIO, master: int) -> str:
     stream.flush()
     chunks = []
@@ -78,10 +91,7 @@ async def test_piped_output_keeps_each_line_whole_and_bolds_each_entity_alone() 
 async def test_on_a_terminal_long_lines_wrap_inside_the_gutter(
     terminal: tuple[TextIO, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "60")
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    stream, master = terminal
-    adapter = ConsoleAdapter(stream, "auto")
+    adapter, stream, master = on_terminal(terminal, monkeypatch, 60)
     assert adapter.styled and adapter.width == 60
     await post_all(adapter)
     lines = ANSI.sub("", shown(stream, master)).splitlines()
@@ -96,10 +106,8 @@ async def test_on_a_terminal_long_lines_wrap_inside_the_gutter(
 async def test_each_header_entity_is_styled_on_its_own(
     terminal: tuple[TextIO, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    stream, _master = terminal
-    header = ConsoleAdapter(stream, "auto").render_parent(DIGEST)
+    adapter, _stream, _master = on_terminal(terminal, monkeypatch, 200)
+    header = adapter.render_parent(DIGEST)
     styled = [header.plain[s.start : s.end] for s in header.spans if s.style == "bold"]
     assert styled == ["NATO", "South Korea", "Seoul"]
 
@@ -108,10 +116,8 @@ async def test_each_header_entity_is_styled_on_its_own(
 async def test_no_color_drops_the_colours_and_keeps_the_bold(
     no_color: str, terminal: tuple[TextIO, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.setenv("NO_COLOR", no_color)
-    stream, master = terminal
-    await post_all(ConsoleAdapter(stream, "auto"))
+    adapter, stream, master = on_terminal(terminal, monkeypatch, 200, no_color)
+    await post_all(adapter)
     codes = {code for group in ANSI.findall(shown(stream, master)) for code in group.split(";") if code}
     colours = {c for c in codes if re.fullmatch(r"3[0-9]|9[0-7]|38|4[0-9]|10[0-7]", c)}
     assert "1" in codes  # bold, NO_COLOR or not
