@@ -74,16 +74,24 @@ class ConsoleAdapter:
         self._highlighted(summary, story.summary, story.highlights, "")
         source = Text()
         source.append(_one_line(story.source), style="green")
-        if story.url:
+        link = Text(story.url or "", style="blue underline")
+        # a URL cut in two cannot be clicked: one that does not fit after the source gets a line of its own
+        own_line = self.width is not None and len(INDENT) + len(source) + 3 + len(link) > self.width
+        if story.url and not own_line:
             source.append(" · ")
-            source.append(story.url, style="blue underline")
+            source.append(link)
         if story.also_covered_by:
             source.append(" · also covered by " + ", ".join(_one_line(s) for s in story.also_covered_by), style="dim")
-        return Text("\n").join(self._in_gutter(part) for part in (title, summary, source))
+        parts = [self._in_gutter(title), self._in_gutter(summary), self._in_gutter(source)]
+        if story.url and own_line:
+            parts.append(Text(INDENT) + link)
+        return Text("\n").join(parts)
 
     def _in_gutter(self, text: Text) -> Text:
         """`text` behind the thread's gutter; wrapped to the width, each wrapped line behind it too."""
-        lines = [text] if self.width is None else list(text.wrap(self.console, max(20, self.width - len(INDENT))))
+        if self.width is None:
+            return Text(INDENT) + text
+        lines = text.wrap(self.console, max(20, self.width - len(INDENT)))
         return Text("\n").join(Text(INDENT) + line for line in lines)
 
     def _highlighted(self, out: Text, value: str, spans: tuple[Span, ...], style: str) -> None:

@@ -95,12 +95,22 @@ async def test_on_a_terminal_long_lines_wrap_inside_the_gutter(
     assert adapter.styled and adapter.width == 60
     await post_all(adapter)
     lines = ANSI.sub("", shown(stream, master)).splitlines()
-    body = lines[1:]
+    *body, link = lines[1:]
     assert len(body) > 3  # the summary needed several lines
     assert all(line.startswith(INDENT) and len(line) <= 60 for line in body), body
     words = " ".join(line.removeprefix(INDENT).strip() for line in body).split()
-    expected = f"1. {STORY.title} {SUMMARY} Pacific Wire · {STORY.url}".split()
-    assert words == expected  # nothing lost or repeated by the wrapping
+    assert words == f"1. {STORY.title} {SUMMARY} Pacific Wire".split()  # nothing lost or repeated
+    # the URL does not fit after the source: it gets its own line, whole, so it can still be clicked
+    assert link == f"{INDENT}{STORY.url}"
+
+
+async def test_a_url_that_fits_stays_after_the_source(
+    terminal: tuple[TextIO, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    adapter, stream, master = on_terminal(terminal, monkeypatch, 100)
+    await post_all(adapter)
+    lines = ANSI.sub("", shown(stream, master)).splitlines()
+    assert lines[-1] == f"{INDENT}Pacific Wire · {STORY.url}"
 
 
 async def test_each_header_entity_is_styled_on_its_own(
