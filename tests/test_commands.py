@@ -184,6 +184,8 @@ def test_schedule_zones_are_the_configs(config: Path, capsys: pytest.CaptureFixt
         ("schedule 08:00 europe/paris", '"europe/paris" is not an IANA time zone; did you mean Europe/Paris?'),
         ("schedule 08:00 Europe/Pari", '"Europe/Pari" is not an IANA time zone; did you mean Europe/Paris?'),
         ("schedule 08:00 utc", '"utc" is not an IANA time zone; did you mean UTC?'),
+        ("schedule 08:00 Paris", '"Paris" is not an IANA time zone; did you mean Europe/Paris?'),
+        ("schedule 08:00 new_york", '"new_york" is not an IANA time zone; did you mean America/New_York?'),
     ):
         assert cmd(config, line, capsys) == (1, f"{reply}\n{SCHEDULE_USAGE}\n"), line
     for line, reply in (

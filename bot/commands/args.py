@@ -102,13 +102,23 @@ def _zones_by_folded_name() -> dict[str, str]:
     return {name.casefold(): name for name in zoneinfo.available_timezones()}
 
 
+@functools.cache
+def _zones_by_city() -> dict[str, str]:
+    cities: dict[str, str] = {}
+    for name in sorted(zoneinfo.available_timezones()):
+        if "/" in name and not name.startswith("Etc/"):
+            cities.setdefault(name.rsplit("/", 1)[1].casefold(), name)
+    return cities
+
+
 def likely_zone(word: str) -> str | None:
-    """The IANA zone `word` probably means: the same name in other case, or one a typo away."""
+    """The IANA zone `word` probably means: the same name in other case, a city's zone ("Paris"),
+    or one a typo away ("Europe/Pari")."""
     zones = _zones_by_folded_name()
     folded = word.casefold()
     if folded in zones:
         return zones[folded]
     if "/" not in word:
-        return None  # "someday" is not a misspelt zone; "Europe/Pari" is
+        return _zones_by_city().get(folded)  # "someday" is no city, nor a misspelt zone
     close = difflib.get_close_matches(folded, list(zones), n=1, cutoff=0.85)
     return zones[close[0]] if close else None
