@@ -125,10 +125,12 @@ def build_group(name: str, default_permissions: discord.Permissions | None, runn
     async def digest(interaction: Interaction) -> None:
         await runner.run(interaction, "digest", command_text("digest"))
 
-    @group.command(name="schedule", description="Daily digests at local times; no options shows the schedule")
+    @group.command(
+        name="schedule", description="Daily digests at local times (replaces the whole schedule); no options shows it"
+    )
     @app_commands.describe(
         times='One or more times of day, HH:MM (e.g. "08:00 18:30"), or "off" to stop scheduled digests',
-        timezone="IANA time zone of those times, e.g. Europe/Paris (default: the channel's current zone)",
+        timezone="IANA time zone of those times, e.g. Europe/Paris (default: the bot's default zone)",
         weekdays='Days to post on, e.g. "mon-fri", "weekends", "mon,wed,fri" (default: every day)',
     )
     async def schedule(
