@@ -275,6 +275,7 @@ async def test_a_refused_digest_tells_the_caller_and_whoever_configured_the_chan
         ("follow", {"topic": "South Korea"}, "follow 'South Korea'"),
         ("follow", {"topic": "O'Brien"}, "follow 'O'\"'\"'Brien'"),
         ("follow", {"only": "on"}, "follow only on"),
+        ("follow", {"topic": "X", "only": "on"}, "follow X"),  # never a topic named "X on"
         ("follow", {}, "follow"),
         ("unfollow", {"topic": "South Korea"}, "unfollow 'South Korea'"),
         ("settings", {"stories": 5, "sentences": 2, "nonews": False}, "settings stories 5 sentences 2 nonews off"),

@@ -49,7 +49,9 @@ def command_text(name: str, **options: str | int | bool | None) -> str:
     """The router's command line for subcommand `name` with the given option values (None: not given)."""
     given = {k: v for k, v in options.items() if v is not None and v != ""}
     words: list[str] = [name]
-    if name in ("subscribe", "unsubscribe", "unfollow") or (name == "follow" and "topic" in given):
+    if name == "follow" and "topic" in given:
+        words.append(quoted(str(given["topic"])))  # a topic alone: "only" never joins it (refused before)
+    elif name in ("subscribe", "unsubscribe", "unfollow"):
         words += [quoted(str(v)) for v in given.values()]
     elif name == "follow" and "only" in given:
         words += ["only", str(given["only"])]
