@@ -24,7 +24,7 @@ from bot.ingest.resolve import feed_address, feed_failure, find_feed
 from bot.isotime import iso_utc
 from bot.logs import setup_logging
 from bot.models import ChannelRef, CommandRequest, Reply
-from bot.text_safety import safe_line, safe_text
+from bot.text_safety import safe_chars, safe_line
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_NAMES = (Path("config.example.toml"), Path(__file__).resolve().parents[1] / "config.example.toml")
@@ -204,7 +204,7 @@ async def _cmd(app: App, args: argparse.Namespace) -> int:
 
 def format_reply(reply: Reply) -> str:
     """A reply for the terminal: feed text made safe (no escape sequences, bidi or invisible characters)."""
-    lines = [safe_text(line) for line in reply.lines]
+    lines = [safe_chars(line) for line in reply.lines]
     for i, r in enumerate(reply.results, start=1):
         when = f" · {iso_utc(r.published)}" if r.published else ""
         head = f"{i}. {safe_line(r.title)}\n   {safe_line(r.summary)}\n   {safe_line(r.source)}{when}"

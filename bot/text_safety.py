@@ -36,6 +36,14 @@ def _strip_invisible(text: str) -> str:
     return _JOINER.sub("", _DROP.sub("", text))
 
 
+def safe_chars(text: str | None) -> str:
+    """`text` with invisible and bidi controls removed and nothing else touched (spacing, line breaks).
+
+    For newsbot's own lines that quote feed or user text (command replies), whose spacing is ours.
+    """
+    return _strip_invisible(text) if text else ""
+
+
 def safe_line(text: str | None) -> str:
     """`text` on one line: invisible and bidi controls removed, every run of whitespace one space."""
     if not text:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text_safety import BIDI_CONTROLS, safe_line, safe_piece, safe_text
+from bot.text_safety import BIDI_CONTROLS, safe_chars, safe_line, safe_piece, safe_text
 
 
 @pytest.mark.parametrize("control", sorted(BIDI_CONTROLS))
@@ -38,3 +38,9 @@ def test_paragraphs_survive_safe_text_and_pieces_keep_their_edge_spaces() -> Non
     assert safe_text("One\u202e line\r\nnext\r\n\r\n\r\nPara\u2029two ") == "One line\nnext\n\nPara\n\ntwo"
     assert safe_piece(" said\u200b  today ") == " said today "
     assert safe_line(None) == safe_text("") == ""
+
+
+def test_safe_chars_keeps_our_own_spacing() -> None:
+    assert (
+        safe_chars("Usage: schedule <HH:MM>  |  schedule off\u202e\u200b") == "Usage: schedule <HH:MM>  |  schedule off"
+    )

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import discord
 
 from bot.models import Digest, DigestStory, Reply, SearchResult, Span
-from bot.text_safety import safe_line, safe_piece
+from bot.text_safety import safe_chars, safe_line, safe_piece
 
 # Discord's documented limits (message content, embed parts, thread names)
 CONTENT_LIMIT = 2000
@@ -240,7 +240,7 @@ EMBED_BUDGET = 5900  # under Discord's 6,000 characters of embeds per message, w
 
 def reply_chunks(reply: Reply, style: str) -> list[tuple[str, list[discord.Embed]]]:
     """A command's reply as messages of at most 2,000 characters and 10 embeds, lines made inert."""
-    lines = [inert(safe_line(line)) for line in reply.lines] or ["Done."]
+    lines = [inert(safe_chars(line)) for line in reply.lines] or ["Done."]
     embeds: list[discord.Embed] = []
     if reply.results:
         if style == "embeds":

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from bot.models import Digest, DigestStory, Reply, SearchResult, Span
-from bot.text_safety import safe_line, safe_piece
+from bot.text_safety import safe_chars, safe_line, safe_piece
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000  # per block: the section limit, kept for rich text too (its own limit is undocumented)
@@ -221,7 +221,8 @@ def reply_message(reply: Reply) -> Message:
     blocks: list[Block] = []
     chunk: list[list[Element]] = []
     for raw in lines:
-        line = fit(pieces_of(raw), SECTION_CHARS) or [text_element(" ")]
+        # our own line (its spacing is ours), quoting feed or user text: only invisible characters go
+        line = fit([(safe_chars(raw), False)], SECTION_CHARS) if raw else [text_element(" ")]
         if chunk and sum(_length(x) for x in chunk) + _length(line) > SECTION_CHARS:
             blocks.append(rich(*chunk))
             chunk = []
@@ -231,4 +232,4 @@ def reply_message(reply: Reply) -> Message:
     blocks += [_result_block(r) for r in reply.results]
     if len(blocks) > MAX_BLOCKS:
         blocks = [*blocks[: MAX_BLOCKS - 1], context("(the rest was cut: Slack shows at most 50 blocks)")]
-    return {"text": _fallback("\n".join(one_line(x) for x in lines[:3])), "blocks": blocks}
+    return {"text": _fallback("\n".join(safe_chars(x) for x in lines[:3])), "blocks": blocks}
