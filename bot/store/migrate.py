@@ -6,6 +6,7 @@ written by a newer newsbot is refused rather than guessed at.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -16,6 +17,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from bot.errors import StorageError
+from bot.store.engine import BEGIN_IMMEDIATE
+from bot.store.schema import metadata
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -37,17 +42,22 @@ def current_revision(conn: Connection) -> str | None:
 
 
 def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
-    """Migrate to `target` (the newest by default); returns (revision before, revision after)."""
+    """Migrate to `target` (the newest by default); returns (revision before, revision after).
+
+    All or nothing on both databases: the whole upgrade, DDL included, is one transaction
+    (on SQLite through the engine's BEGIN recipe, see bot.store.engine), so a kill at any point
+    leaves the database as it was. A database an older newsbot left half-made is repaired when
+    nothing in it can be lost, and refused with what to do otherwise.
+    """
     script = ScriptDirectory.from_config(_config())
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
         if sqlite:
             # a migration that rebuilds a table must not cascade-delete the rows that point at it;
-            # the pragma only takes effect outside a transaction
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            conn.commit()
+            # the pragma only takes effect outside a transaction, so it goes to the driver directly
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         try:
-            with conn.begin():
+            with conn.execution_options(**{BEGIN_IMMEDIATE: True}).begin():
                 if not sqlite:
                     # two workers starting together: the second waits, then finds nothing to do
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(7468310001)"))
@@ -61,15 +71,58 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
                 wanted = script.get_current_head() if target == "head" else target
                 if before is not None and before == wanted:
                     return before, before
+                if before is None:
+                    _clear_unversioned(conn)
                 cfg = _config()
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, target)
+                try:
+                    command.upgrade(cfg, target)
+                except sa.exc.DatabaseError as exc:
+                    raise StorageError(_half_migrated(before, wanted, exc)) from None
                 if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
                     raise StorageError("the migration left rows whose references are broken; nothing was changed")
                 after = current_revision(conn)
         finally:
             if sqlite:
-                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
-                conn.commit()
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     assert after is not None
     return before, after
+
+
+# what an interrupted first start of an older newsbot (before migrations were atomic) can leave
+_OWN_TABLES = (*(t.name for t in reversed(metadata.sorted_tables)), "articles_fts")
+
+
+def _clear_unversioned(conn: Connection) -> None:
+    """Drop newsbot's tables from a database with no schema revision, if they are all empty.
+
+    Only an older newsbot killed during its first migration leaves such tables (it had no data
+    yet); with rows in them the database is refused instead, never guessed at.
+    """
+    present = set(sa.inspect(conn).get_table_names())
+    leftovers = [name for name in _OWN_TABLES if name in present]
+    if not leftovers:
+        return
+    quoted = conn.dialect.identifier_preparer.quote
+    holding = [
+        name for name in leftovers if conn.exec_driver_sql(f"SELECT 1 FROM {quoted(name)} LIMIT 1").first() is not None
+    ]
+    if holding:
+        raise StorageError(
+            f"the database has newsbot tables ({', '.join(sorted(holding))}) with rows in them but no schema "
+            "revision, so newsbot cannot tell which version made them; restore the database from a backup, "
+            "or move it aside to start with a new one (feeds and subscriptions declared in the config come back)"
+        )
+    log.warning("the database holds the empty tables of an interrupted first start; making them again")
+    cascade = "" if conn.dialect.name == "sqlite" else " CASCADE"
+    for name in leftovers:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {quoted(name)}{cascade}")
+
+
+def _half_migrated(before: str | None, wanted: str | None, exc: sa.exc.DatabaseError) -> str:
+    return (
+        f"cannot upgrade the database schema from revision {before or '(none)'} to {wanted}: {exc.orig}; "
+        "nothing was changed. An older newsbot stopped in the middle of an upgrade leaves a database like "
+        "this: restore it from the backup made before upgrading, or move it aside to start with a new one "
+        "(feeds and subscriptions declared in the config come back)"
+    )
