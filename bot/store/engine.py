@@ -1,10 +1,4 @@
-"""Open a database by URL: SQLite (WAL, foreign keys, busy timeout, real transactions) or PostgreSQL.
-
-SQLite connections follow SQLAlchemy's documented recipe for pysqlite: the driver's own
-transaction handling is switched off and SQLAlchemy emits BEGIN itself, so every transaction,
-DDL included, is all-or-nothing (pysqlite would run a CREATE TABLE outside the transaction,
-and a kill mid-migration left a half-made schema behind).
-"""
+"""Open a database by URL: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -27,22 +21,10 @@ def create_engine(url: str) -> Engine:
         raise StorageError(f"cannot use the database URL: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-# execution option: take SQLite's write lock when the transaction starts (a migration must not
-# find another process's writes between its reads and its own)
-BEGIN_IMMEDIATE = "newsbot_begin_immediate"
-
-
-def _sqlite_begin(conn: sa.Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(BEGIN_IMMEDIATE) else "BEGIN")
-
-
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # no implicit BEGIN/COMMIT from pysqlite: `_sqlite_begin` opens every transaction
-    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     # WAL lets the poller write while a digest reads; busy_timeout rides out short write locks
     cur.execute("PRAGMA journal_mode=WAL")

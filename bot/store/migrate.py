@@ -1,4 +1,4 @@
-"""Bring a database to the current schema with Alembic, in place and losing nothing.
+"""Bring a database to the current schema with Alembic, in place, all or nothing, losing nothing.
 
 `upgrade()` is idempotent: on an up-to-date database it does nothing. A database
 written by a newer newsbot is refused rather than guessed at.
@@ -14,10 +14,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from bot.errors import StorageError
-from bot.store.engine import BEGIN_IMMEDIATE
 from bot.store.schema import metadata
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,9 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
         if sqlite:
-            # a migration that rebuilds a table must not cascade-delete the rows that point at it;
-            # the pragma only takes effect outside a transaction, so it goes to the driver directly
-            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            _sqlite_transactional(conn)
         try:
-            with conn.execution_options(**{BEGIN_IMMEDIATE: True}).begin():
+            with conn.begin():
                 if not sqlite:
                     # two workers starting together: the second waits, then finds nothing to do
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(7468310001)"))
@@ -84,13 +82,44 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
                 after = current_revision(conn)
         finally:
             if sqlite:
-                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+                _sqlite_restore(conn)
     assert after is not None
     return before, after
 
 
 # what an interrupted first start of an older newsbot (before migrations were atomic) can leave
 _OWN_TABLES = (*(t.name for t in reversed(metadata.sorted_tables)), "articles_fts")
+
+
+def _sqlite_transactional(conn: Connection) -> None:
+    """SQLAlchemy's documented recipe for transactional DDL on pysqlite, for this connection.
+
+    pysqlite runs a CREATE TABLE outside any transaction (it only opens one before DML), so a
+    kill mid-migration used to leave half a schema. With the driver's own handling off, the
+    "begin" listener emits BEGIN IMMEDIATE itself: every statement of the upgrade is inside one
+    transaction, and the write lock is taken up front, so a second process starting at the same
+    time waits (busy_timeout) and then finds the schema done.
+    """
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.isolation_level = None
+    # a migration that rebuilds a table must not cascade-delete the rows that point at it;
+    # the pragma only takes effect outside a transaction
+    raw.execute("PRAGMA foreign_keys=OFF")
+    event.listen(conn, "begin", _begin_immediate)
+
+
+def _begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_restore(conn: Connection) -> None:
+    """Give the pooled connection back as the rest of newsbot expects it."""
+    event.remove(conn, "begin", _begin_immediate)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=ON")
+    raw.isolation_level = ""  # pysqlite's default
 
 
 def _clear_unversioned(conn: Connection) -> None:
