@@ -150,20 +150,35 @@ async def _run(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+NO_FEEDS = "no feeds to poll: add [[feeds]] to the config, or `newsbot feeds add URL`"
+ALL_FAILED = "every feed failed to fetch (see above)"
+
+
 async def _poll(app: App, args: argparse.Namespace) -> int:
+    if not app.store.feeds():
+        print(NO_FEEDS, file=sys.stderr)
+        return 0
     r = await app.poll(due_only=not args.all)
     print(format_report(r))
     for error in r.errors:
         print(f"  failed: {error}", file=sys.stderr)
-    return 1 if r.feeds and r.failed == r.feeds else 0
+    if r.feeds and r.failed == r.feeds:
+        print(ALL_FAILED, file=sys.stderr)
+        return 1
+    return 0
 
 
 async def _digest(app: App, args: argparse.Namespace) -> int:
-    if not args.no_poll:
+    all_failed = False
+    if not args.no_poll and not app.store.feeds():
+        print(NO_FEEDS, file=sys.stderr)
+    elif not args.no_poll:
         r = await app.poll()
         print(f"polled {r.feeds} feeds: {r.new_articles} new articles, {r.failed} failed", file=sys.stderr)
         for error in r.errors:
             print(f"  failed: {error}", file=sys.stderr)
+        # what is already stored still makes a digest; the run as a whole has failed all the same
+        all_failed = bool(r.feeds) and r.failed == r.feeds
     outcomes = await app.digest_all()
     if not outcomes:
         print("no subscriptions: add a [[subscriptions]] entry to the config", file=sys.stderr)
@@ -172,7 +187,9 @@ async def _digest(app: App, args: argparse.Namespace) -> int:
             print(f"{o.channel}: {o.status} {o.stories} {'story' if o.stories == 1 else 'stories'}", file=sys.stderr)
         else:
             print(f"{o.channel}: {o.message}", file=sys.stderr)
-    return 1 if any(o.status == "failed" for o in outcomes) else 0
+    if all_failed:
+        print(ALL_FAILED, file=sys.stderr)
+    return 1 if all_failed or any(o.status == "failed" for o in outcomes) else 0
 
 
 async def _cmd(app: App, args: argparse.Namespace) -> int:

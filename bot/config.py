@@ -7,6 +7,7 @@ config gives). Every problem raises ConfigError naming the key, e.g.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -154,12 +155,18 @@ class _Section:
             value, ok = float(value), True
         if not ok:
             raise ConfigError(self.key(name), f"{value!r} is not {_kind_name(kind)}")
+        if kind is float and not math.isfinite(value):  # TOML allows nan and inf; no setting means them
+            raise ConfigError(self.key(name), f"{value!r} is not a finite number")
         return value
 
-    def positive(self, name: str, kind: type, default: Any, maximum: float | None = None) -> Any:
+    def positive(
+        self, name: str, kind: type, default: Any, maximum: float | None = None, minimum: float | None = None
+    ) -> Any:
         value = self.get(name, kind, default)
         if value <= 0:
             raise ConfigError(self.key(name), f"{value!r} must be greater than 0")
+        if minimum is not None and value < minimum:
+            raise ConfigError(self.key(name), f"{value!r} is too small; use at least {minimum:g}")
         if maximum is not None and value > maximum:
             raise ConfigError(self.key(name), f"{value!r} must be at most {maximum:g}")
         return value
@@ -251,6 +258,12 @@ def load_settings(path: Path) -> Settings:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("", f"config file {path} does not exist; copy config.example.toml to start") from None
+    except IsADirectoryError:
+        raise ConfigError("", f"{path} is a folder, not a config file; pass --config PATH/config.toml") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("", f"{path} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError("", f"cannot read the config file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
     return settings_from_dict(raw, path)
@@ -379,8 +392,8 @@ def _fetch_settings(f: _Section) -> FetchSettings:
         )
     return FetchSettings(
         user_agent=f.get("user_agent", str, FetchSettings.user_agent),
-        timeout_seconds=f.positive("timeout_seconds", float, FetchSettings.timeout_seconds, 300),
-        max_body_bytes=int(f.positive("max_body_mb", float, 10.0, 1024) * 1024 * 1024),
+        timeout_seconds=f.positive("timeout_seconds", float, FetchSettings.timeout_seconds, 300, minimum=0.1),
+        max_body_bytes=int(f.positive("max_body_mb", float, 10.0, 1024, minimum=0.01) * 1024 * 1024),
         poll_minutes=poll_minutes,
         allow_local_files=f.get("allow_local_files", bool, FetchSettings.allow_local_files),
         allow_private_networks=f.get("allow_private_networks", bool, FetchSettings.allow_private_networks),

@@ -249,7 +249,7 @@ class Fetcher:
         return FetchResult(url=url, status=resp.status, body=b"".join(chunks), **meta)
 
     def _cap_mb(self) -> str:
-        return f"{self.settings.max_body_bytes / 1024 / 1024:g}"
+        return f"{self.settings.max_body_bytes / 1024 / 1024:.3g}"
 
 
 def _redirect_target(current: str, location: str) -> str:
