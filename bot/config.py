@@ -236,8 +236,24 @@ def check_timezone(value: str) -> str:
     return value
 
 
+# The demo feeds shipped with newsbot: read even with fetch.allow_local_files off, so that the
+# example config (which turns local files off) still prints the demo digest.
+BUNDLED_FEEDS = Path(__file__).resolve().parents[1] / "examples" / "feeds"
+
+
+def is_bundled_feed(path: str | Path) -> bool:
+    """True for a file inside the bundled demo feeds folder (symlinks and ".." resolved first)."""
+    try:
+        return Path(path).resolve().is_relative_to(BUNDLED_FEEDS)
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_feed_url(value: str, base_dir: Path, allow_local: bool) -> str:
-    """An http(s) URL unchanged, or a local path made absolute against the config's folder."""
+    """An http(s) URL unchanged, or a local path made absolute against the config's folder.
+
+    Local paths need `allow_local`, except the bundled demo feeds.
+    """
     text = value.strip()
     if not text:
         raise ValueError("is empty; give an http(s) URL or a local file path")
@@ -246,10 +262,11 @@ def resolve_feed_url(value: str, base_dir: Path, allow_local: bool) -> str:
         return text
     if "://" in text and not lowered.startswith("file://"):
         raise ValueError(f'"{text}" has an unsupported scheme; only http and https feeds are fetched')
-    if not allow_local:
-        raise ValueError(f'"{text}" is a local path; set fetch.allow_local_files = true to read feeds from files')
     path = Path(text.removeprefix("file://")).expanduser()
-    return str(path if path.is_absolute() else (base_dir / path).resolve())
+    resolved = str(path if path.is_absolute() else (base_dir / path).resolve())
+    if not allow_local and not is_bundled_feed(resolved):
+        raise ValueError(f'"{text}" is a local path; set fetch.allow_local_files = true to read feeds from files')
+    return resolved
 
 
 def load_settings(path: Path) -> Settings:

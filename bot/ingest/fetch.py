@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.config import FetchSettings
+from bot.config import FetchSettings, is_bundled_feed
 from bot.errors import FeedError, FetchRefusedError
 from bot.ingest import guard
 from bot.ingest.guard import AddressGuard, BadURL, Network, RefusedAddress, address_problem, client_url, normalise_url
@@ -122,9 +122,9 @@ class Fetcher:
         raise FetchRefusedError(url, f'the scheme "{scheme}" is not fetched; use an http or https URL')
 
     async def _fetch_file(self, url: str) -> FetchResult:
-        if not self.settings.allow_local_files:
-            raise FetchRefusedError(url, "reading local files is off; set fetch.allow_local_files = true")
         path = url.removeprefix("file://")
+        if not self.settings.allow_local_files and not is_bundled_feed(path):
+            raise FetchRefusedError(url, "reading local files is off; set fetch.allow_local_files = true")
         try:
             # the same bound as a download: a file on a hung network mount must not hold the poll
             data = await asyncio.wait_for(asyncio.to_thread(self._read_file, url, path), self.settings.timeout_seconds)
