@@ -1,34 +1,36 @@
-"""Post digests exactly once: claim, post what is missing, record each message as it goes.
+"""Post digests exactly once: claim, look at the platform where in doubt, post what is missing, record as it goes.
 
-A digest is claimed with a lease that is renewed before every message, so two overlapping
-triggers (or two workers) never post the same one. A crash or a platform error leaves it
-pending; the next run, or the minute job that finishes pending digests, continues the same
-thread with the missing stories only.
+A digest is claimed with a short lease, renewed by a heartbeat while it posts, so two overlapping
+triggers (or two workers) never post the same one, and a claim whose holder died (on this host:
+its pid is gone) is taken over at once. Before each message its position is noted as in doubt;
+a run that finds a position in doubt, or that loses a platform's answer, asks the platform what
+it already shows (`ChatAdapter.find_posted`) and records that instead of posting it again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import os
-import socket
-import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import DigestSettings
 from bot.digest import load_digest, plan_digest
 from bot.errors import PostError
-from bot.models import Digest, PostedMessage
+from bot.models import Digest, FoundPosts, PostedMessage
 from bot.ports import ChatAdapter, Clock
 from bot.store.store import DigestRow, Store, SubscriptionRow
+from bot.worker import is_dead, new_owner
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)  # renewed before every message; longer than any single post may wait
+LEASE = timedelta(seconds=30)  # a dead worker elsewhere holds a digest this long at most
+HEARTBEAT_SECONDS = 10.0  # renewals per lease: a slow post (a rate-limit wait) keeps its claim
 RETRY_SOON = timedelta(minutes=2)  # the platform may recover (rate limit, outage)
 RETRY_LATER = timedelta(hours=1)  # someone has to fix something (bot removed from the channel, bad token)
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+LOST_ANSWERS = 3  # posts of one message whose answer was lost (each followed by a look) before giving up
 
 
 @dataclass(frozen=True)
@@ -45,39 +47,159 @@ class LeaseLost(Exception):
     """Another worker took the digest over (our lease ran out): stop posting it."""
 
 
-async def deliver(store: Store, adapter: ChatAdapter, row: DigestRow, digest: Digest, clock: Clock, owner: str) -> int:
+class _Heartbeat:
+    """Renews the claim every HEARTBEAT_SECONDS while a digest is posted (off the loop)."""
+
+    def __init__(self, store: Store, digest_id: int, owner: str, clock: Clock) -> None:
+        self.store, self.digest_id, self.owner, self.clock = store, digest_id, owner, clock
+        self.lost = False
+
+    async def run(self) -> None:
+        while not self.lost:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                ok = await asyncio.to_thread(
+                    self.store.renew_claim, self.digest_id, self.owner, self.clock.now() + LEASE
+                )
+            except Exception as exc:  # the database is away for a moment: the next beat tries again
+                log.warning("could not renew the claim on digest %s: %s", self.digest_id, exc)
+                continue
+            self.lost = not ok
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def beating(cls, store: Store, digest_id: int, owner: str, clock: Clock) -> AsyncIterator[_Heartbeat]:
+        beat = cls(store, digest_id, owner, clock)
+        task = asyncio.create_task(beat.run(), name=f"digest-{digest_id}-heartbeat")
+        try:
+            yield beat
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class _Poster:
+    """Posts one digest's missing messages; every send goes through `send`, the look-first path."""
+
+    def __init__(
+        self,
+        store: Store,
+        adapter: ChatAdapter,
+        row: DigestRow,
+        digest: Digest,
+        clock: Clock,
+        owner: str,
+        beat: _Heartbeat,
+    ) -> None:
+        self.store, self.adapter, self.row, self.digest = store, adapter, row, digest
+        self.clock, self.owner, self.beat = clock, owner, beat
+        self.known = {p: PostedMessage(ref, thread) for p, (ref, thread) in row.posted.items()}
+
+    def record(self, position: int, msg: PostedMessage) -> None:
+        if not self.store.record_posted(self.row.id, position, msg.ref, msg.thread_ref, self.clock.now()):
+            raise LeaseLost  # another run recorded this position first: stop, it carries on
+        self.known[position] = msg
+
+    async def look(self) -> FoundPosts:
+        """What the platform shows of this digest; a PostError says it could not be read."""
+        try:
+            found = await self.adapter.find_posted(self.digest.channel, self.digest, self.known.get(0))
+        except PostError as exc:
+            raise PostError(
+                f"could not check what the channel already shows of this digest ({exc}); nothing is sent "
+                "again until it can be checked",
+                unknown=True,
+            ) from None
+        parent = found.parent
+        if parent is not None and 0 not in self.known and self.store.message_recorded(parent.ref):
+            parent = None  # another digest's parent that merely looks like ours
+        return FoundPosts(parent, found.stories)
+
+    async def reconcile(self) -> None:
+        """Record whatever the platform already shows that the last run did not record."""
+        found = await self.look()
+        if found.parent is not None and 0 not in self.known:
+            log.warning(
+                "digest %s: its parent message was already posted (%s); reusing it", self.row.id, found.parent.ref
+            )
+            self.record(0, found.parent)
+        for position, msg in sorted(found.stories.items()):
+            if position not in self.known and 0 < position <= len(self.row.story_ids):
+                log.warning(
+                    "digest %s: story %d was already posted (%s); not posting it again", self.row.id, position, msg.ref
+                )
+                self.record(position, msg)
+        if self.row.in_doubt is not None and self.row.in_doubt not in self.known:
+            self.store.clear_doubt(self.row.id, self.row.in_doubt)  # looked: it is not there
+
+    async def send(self, position: int, post: Callable[[], Awaitable[PostedMessage]], what: str) -> PostedMessage:
+        """Post one message, exactly once: after a lost answer, look before posting again."""
+        for _ in range(LOST_ANSWERS):
+            if self.beat.lost or not self.store.begin_post(self.row.id, self.owner, position, self.clock.now() + LEASE):
+                raise LeaseLost
+            try:
+                return await post()
+            except PostError as exc:
+                if not exc.unknown:
+                    self.store.clear_doubt(self.row.id, position)  # refused: certainly not posted
+                    raise
+                log.warning(
+                    "digest %s: the answer to posting %s was lost (%s); looking before posting again",
+                    self.row.id,
+                    what,
+                    exc,
+                )
+            found = await self.look()
+            msg = found.parent if position == 0 else found.stories.get(position)
+            if msg is not None:
+                log.warning("digest %s: %s was posted after all (%s)", self.row.id, what, msg.ref)
+                return msg
+        raise PostError(
+            f"{what}: the platform's answer was lost {LOST_ANSWERS} times; it was not found in the channel, "
+            "and is looked for again before anything is sent",
+            unknown=True,
+        )
+
+
+async def deliver(
+    store: Store, adapter: ChatAdapter, row: DigestRow, digest: Digest, clock: Clock, owner: str, beat: _Heartbeat
+) -> int:
     """Post whatever of the digest is not posted yet; returns how many story messages it posted.
 
     Positions are the planned ones, whatever is left to show: a story whose articles are gone
     (its feed was removed) or that the platform refuses for good is recorded as skipped.
     """
-    if 0 in row.posted:
-        ref, thread = row.posted[0]
-        parent = PostedMessage(ref, thread)
-    else:
-        parent = await adapter.post_parent(digest.channel, digest)
-        store.record_posted(row.id, 0, parent.ref, parent.thread_ref, clock.now())
+    poster = _Poster(store, adapter, row, digest, clock, owner, beat)
+    if row.in_doubt is not None:
+        # the last run died mid-post or lost an answer: what the platform shows decides
+        await poster.reconcile()
+    parent = poster.known.get(0)
+    if parent is None:
+        parent = await poster.send(0, lambda: adapter.post_parent(digest.channel, digest), "the digest's parent")
+        poster.record(0, parent)
     views = {view.story_id: view for view in digest.stories}
     posted = 0
     for position, story_id in enumerate(row.story_ids, start=1):
-        if position in row.posted:
+        if position in poster.known:
             continue
         view = views.get(story_id)
         if view is None:
             store.record_posted(row.id, position, "skipped: its articles are gone", None, clock.now())
             continue
-        if not store.renew_claim(row.id, owner, clock.now() + LEASE):
-            raise LeaseLost
         try:
-            msg = await adapter.post_story(digest.channel, digest, parent, view, position)
+            msg = await poster.send(
+                position,
+                lambda p=parent, v=view, n=position: adapter.post_story(digest.channel, digest, p, v, n),  # type: ignore[misc]
+                f"story {position}",
+            )
         except PostError as exc:
             if exc.retryable:
                 raise
             log.error("story %s of digest %s refused for good, skipped: %s", story_id, row.id, exc)
             store.record_posted(row.id, position, f"skipped: {exc}"[:500], None, clock.now())
             continue
-        if not store.record_posted(row.id, position, msg.ref, msg.thread_ref, clock.now()):
-            raise LeaseLost  # another run recorded this position first: stop, it carries on
+        poster.record(position, msg)
         posted += 1
     store.finish_digest(row.id, owner, clock.now())
     return posted
@@ -157,13 +279,19 @@ async def _post(
     status: str,
 ) -> DigestOutcome:
     channel = str(sub.channel)
-    # one token per attempt: two triggers in one process must exclude each other too
-    owner = f"{WORKER}:{uuid.uuid4().hex[:8]}"
-    if not store.claim_digest(row.id, owner, clock.now(), clock.now() + LEASE):
-        return DigestOutcome(channel, "busy", message="another run is posting this digest, or it waits to retry")
+    owner = new_owner()
+    now = clock.now()
+    holder = row.claimed_by
+    # a holder on this host whose process is gone (a crash, kill -9) cannot be posting: take over now
+    take_from = holder if holder and row.claimed_until and row.claimed_until > now and is_dead(holder) else None
+    if not store.claim_digest(row.id, owner, now, now + LEASE, take_from=take_from):
+        return DigestOutcome(channel, "busy", message=_busy(store.digest(row.id) or row, now))
+    if take_from is not None:
+        log.warning("digest %s for %s: took it over from %s, which no longer runs", row.id, channel, take_from)
     try:
         fresh = store.digest(row.id) or row  # what was posted may have changed before the claim
-        count = await deliver(store, adapter, fresh, load_digest(store, fresh, sub, settings), clock, owner)
+        async with _Heartbeat.beating(store, row.id, owner, clock) as beat:
+            count = await deliver(store, adapter, fresh, load_digest(store, fresh, sub, settings), clock, owner, beat)
     except LeaseLost:
         return DigestOutcome(channel, "busy", message="another run took this digest over")
     except PostError as exc:
@@ -175,3 +303,11 @@ async def _post(
         store.release_digest(row.id, owner)
         raise
     return DigestOutcome(channel, status, stories=count)
+
+
+def _busy(row: DigestRow, now: datetime) -> str:
+    if row.claimed_by is None and row.claimed_until is not None and row.claimed_until > now:
+        why = f": {row.last_error}" if row.last_error else ""
+        return f"this digest waits to retry after {row.claimed_until:%H:%M:%S} UTC{why}"
+    holder = (row.claimed_by or "another run").rsplit(":", 2)[0]
+    return f"another run ({holder}) is posting this digest right now"

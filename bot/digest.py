@@ -133,4 +133,5 @@ def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: Di
         stories=views,
         top_entities=top,
         timezone=sub.timezone,
+        created_at=row.created_at,
     )

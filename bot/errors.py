@@ -48,8 +48,13 @@ class StorageError(NewsbotError):
 
 
 class PostError(NewsbotError):
-    """A platform refused to post; `retryable` tells whether trying later may work."""
+    """A platform refused to post; `retryable` tells whether trying later may work.
 
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    `unknown` means the answer was lost (timeout, dropped connection, server error): the platform
+    may have posted the message, so it must be looked for before it is sent again.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True, unknown: bool = False) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        self.retryable = retryable or unknown
+        self.unknown = unknown

@@ -107,6 +107,14 @@ class Digest:
     stories: tuple[DigestStory, ...]
     top_entities: tuple[str, ...] = ()
     timezone: str = "UTC"  # the channel's zone, for showing the date
+    created_at: datetime | None = None  # when it was planned: nothing of it can be older
+
+    @property
+    def key(self) -> str:
+        """Names this digest on the platform (Slack metadata, Discord nonce), unique across databases:
+        the id alone repeats once newsbot.db is deleted and made again."""
+        stamp = f"{int(self.created_at.timestamp() * 1000):x}" if self.created_at else "0"
+        return f"{self.digest_id}-{stamp}"
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,14 @@ class PostedMessage:
 
     ref: str
     thread_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class FoundPosts:
+    """What a platform already shows of one digest: its parent, and its stories by position."""
+
+    parent: PostedMessage | None = None
+    stories: dict[int, PostedMessage] = field(default_factory=dict)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from bot.models import ChannelRef, CommandRequest, Digest, DigestStory, PostedMessage, Reply
+from bot.models import ChannelRef, CommandRequest, Digest, DigestStory, FoundPosts, PostedMessage, Reply
 
 CommandHandler = Callable[[CommandRequest], Awaitable[Reply]]
 
@@ -30,8 +30,11 @@ class SystemClock:
 class ChatAdapter(Protocol):
     """Posts one message at a time so the core can record each one as it goes.
 
-    A digest is a parent message, then one reply per story in the parent's thread.
-    Raise bot.errors.PostError when the platform refuses; the digest stays pending.
+    A digest is a parent message, then one reply per story in the parent's thread. Every digest
+    message carries `digest.key` and its position where the platform keeps it, so `find_posted`
+    can tell afterwards what the platform already shows.
+    Raise bot.errors.PostError when the platform refuses; the digest stays pending. Raise it with
+    `unknown=True` when the answer was lost and the message may exist: never resend it yourself.
     """
 
     name: str
@@ -45,6 +48,11 @@ class ChatAdapter(Protocol):
     async def post_story(
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
     ) -> PostedMessage: ...
+
+    async def find_posted(self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None) -> FoundPosts:
+        """What the platform already shows of this digest: the parent (looked for in the channel when
+        `parent` is None) and the stories in its thread. Raise PostError when it cannot be read."""
+        ...
 
 
 @runtime_checkable

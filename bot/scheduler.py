@@ -23,6 +23,7 @@ from bot.config import WEEKDAYS, parse_time_of_day
 from bot.delivery import DigestOutcome, post_pending, run_digest
 from bot.ports import CommandSource
 from bot.store.store import SubscriptionRow
+from bot.worker import is_dead
 
 log = logging.getLogger(__name__)
 UTC = ZoneInfo("UTC")
@@ -90,7 +91,8 @@ async def catch_up(app: App) -> int:
 async def finish_pending(app: App) -> int:
     """Post digests left pending by a crash or a platform error, once their retry time has come."""
     finished = 0
-    for sub_id in app.store.claimable_subscriptions(app.clock.now()):
+    # a digest whose holder died on this host is taken over now, not when its lease runs out
+    for sub_id in app.store.claimable_subscriptions(app.clock.now(), dead=is_dead):
         sub = app.store.subscription_by_id(sub_id)
         adapter = app.adapters.get(sub.channel.platform) if sub else None
         if sub is None or adapter is None:

@@ -2,8 +2,12 @@
 
 Records every request (method, path, query, JSON body), keeps channels, messages and threads, and
 answers errors on cue: 429 with retry_after (and the Via header discord.py insists on) or 403/404
-with Discord's JSON error codes. The gateway says HELLO, answers IDENTIFY with READY and
-GUILD_CREATE, and lets a test dispatch INTERACTION_CREATE payloads.
+with Discord's JSON error codes. Message history (before/after/limit, newest first) and active
+threads read back what was posted; a nonce sent with enforce_nonce returns the first message only
+within `nonce_window` seconds, as Discord's does for a few minutes; `lose` carries a request out
+and drops the connection instead of answering; `on_post` is called before, after and once
+answered. The gateway says HELLO, answers IDENTIFY with READY and GUILD_CREATE, and lets a test
+dispatch INTERACTION_CREATE payloads.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,7 +71,13 @@ class Rule:
 
 
 class FakeDiscord:
-    def __init__(self) -> None:
+    def __init__(self, nonce_window: float | None = None, time_ids: bool = False) -> None:
+        self.nonce_window = nonce_window  # seconds a nonce is remembered; None: forever
+        self.time_ids = time_ids  # new ids are snowflakes of the current time, as Discord's are
+        self.losses: list[Rule] = []
+        # called with (the call, "received" | "stored" | "answered") for message-creating POSTs;
+        # True drops the connection at that point ("received": nothing is done)
+        self.on_post: Callable[[Call, str], bool | None] | None = None
         self.calls: list[Call] = []
         self.rules: list[Rule] = []
         self.ids = itertools.count(1300000000000000001)
@@ -76,7 +87,7 @@ class FakeDiscord:
             VOICE_ID: self._guild_channel(VOICE_ID, 2, "voice"),
         }
         self.messages: dict[int, dict[str, Any]] = {}
-        self.nonces: dict[tuple[int, str], int] = {}
+        self.nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.identify: list[dict[str, Any]] = []
         self._sockets: list[web.WebSocketResponse] = []
@@ -137,8 +148,12 @@ class FakeDiscord:
         """Carry out the matching request after the first `skip`, but never answer it (until close)."""
         self.stalls.append(Rule(method, re.compile(path), 0, {}, times=1, skip=skip))
 
-    def _stalls(self, method: str, path: str) -> bool:
-        for rule in self.stalls:
+    def lose(self, method: str, path: str, *, skip: int = 0, times: int = 1) -> None:
+        """Carry out the matching request after the first `skip`, then drop the connection unanswered."""
+        self.losses.append(Rule(method, re.compile(path), 0, {}, times=times, skip=skip))
+
+    def _stalls(self, method: str, path: str, rules: list[Rule] | None = None) -> bool:
+        for rule in self.stalls if rules is None else rules:
             if rule.method == method and rule.pattern.fullmatch(path):
                 rule.seen += 1
                 return rule.skip < rule.seen <= rule.skip + rule.times
@@ -300,6 +315,9 @@ class FakeDiscord:
             body = json.loads(raw) if raw and request.content_type == "application/json" else raw.decode()
         call = Call(request.method, path, dict(request.query), body)
         self.calls.append(call)
+        creates = request.method == "POST" and bool(re.fullmatch(r"/channels/\d+/(messages|threads)", path))
+        if creates and self._hook(call, "received"):
+            return _drop(request, call)
         for rule in self.rules:
             if rule.method == request.method and rule.pattern.fullmatch(path):
                 rule.seen += 1
@@ -315,9 +333,19 @@ class FakeDiscord:
             # done on Discord's side, but the answer never arrives: what a crash at this moment looks like
             self._activity.set()
             await self._release.wait()
+        if self._stalls(request.method, path, self.losses) or (creates and status < 300 and self._hook(call, "stored")):
+            return _drop(request, call)
         if status == 204:
             return web.Response(status=204)
-        return _json(payload, status)
+        response = _json(payload, status)
+        if creates and status < 300 and self.on_post is not None:
+            await response.prepare(request)
+            await response.write_eof()
+            self._hook(call, "answered")
+        return response
+
+    def _hook(self, call: Call, phase: str) -> bool:
+        return bool(self.on_post(call, phase)) if self.on_post is not None else False
 
     def _answer(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
         if path == "/users/@me":
@@ -346,8 +374,15 @@ class FakeDiscord:
         if m := re.fullmatch(r"/channels/(\d+)", path):
             channel = self.channels.get(int(m.group(1)))
             return (200, channel) if channel else (404, {"message": "Unknown Channel", "code": 10003})
+        if (m := re.fullmatch(r"/channels/(\d+)/messages", path)) and method == "GET":
+            return self._history(int(m.group(1)), query)
         if m := re.fullmatch(r"/channels/(\d+)/messages", path):
             return self._post_message(int(m.group(1)), body)
+        if m := re.fullmatch(r"/guilds/(\d+)/threads/active", path):
+            threads = [
+                c for c in self.channels.values() if c.get("type") in (11, 12) and c.get("guild_id") == m.group(1)
+            ]
+            return 200, {"threads": threads, "members": []}
         if m := re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path):
             return self._thread_from_message(int(m.group(1)), int(m.group(2)), body)
         if m := re.fullmatch(r"/channels/(\d+)/threads", path):
@@ -382,8 +417,15 @@ class FakeDiscord:
             return (204, None) if method == "DELETE" else (200, self._message(TEXT_ID, body or {}))
         raise KeyError(path)
 
+    def _new_id(self) -> int:
+        if self.time_ids:
+            # a snowflake: milliseconds since Discord's epoch, then a counter kept unique
+            self._last = max(getattr(self, "_last", 0) + 1, (int(time.time() * 1000) - 1420070400000) << 22)
+            return self._last
+        return next(self.ids)
+
     def _message(self, channel_id: int, body: dict[str, Any], message_id: int | None = None) -> dict[str, Any]:
-        mid = message_id or next(self.ids)
+        mid = message_id or self._new_id()
         message = {
             "id": str(mid),
             "channel_id": str(channel_id),
@@ -411,12 +453,26 @@ class FakeDiscord:
             return 404, {"message": "Unknown Channel", "code": 10003}
         nonce = body.get("nonce")
         if nonce and body.get("enforce_nonce") and (channel_id, nonce) in self.nonces:
-            return 200, self.messages[self.nonces[channel_id, nonce]]
+            first, when = self.nonces[channel_id, nonce]
+            if self.nonce_window is None or time.monotonic() - when <= self.nonce_window:
+                return 200, self.messages[first]
         message = self._message(channel_id, body)
         self.messages[int(message["id"])] = message
         if nonce:
-            self.nonces[channel_id, nonce] = int(message["id"])
+            self.nonces[channel_id, nonce] = (int(message["id"]), time.monotonic())
         return 200, message
+
+    def _history(self, channel_id: int, query: dict[str, str]) -> tuple[int, Any]:
+        """GET /channels/{id}/messages: up to `limit` messages, newest first; with `after`, the ones right after it."""
+        if channel_id not in self.channels:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        limit = int(query.get("limit", 50))
+        found = sorted((int(m["id"]) for m in self.messages_in(channel_id)), reverse=True)
+        if "before" in query:
+            found = [i for i in found if i < int(query["before"])]
+        if "after" in query:
+            found = [i for i in found if i > int(query["after"])][-limit:]
+        return 200, [self.messages[i] for i in found[:limit]]
 
     def _thread_json(self, thread_id: int, parent_id: int, name: str) -> dict[str, Any]:
         return {
@@ -451,7 +507,7 @@ class FakeDiscord:
     def _forum_post(self, forum_id: int, body: dict[str, Any]) -> tuple[int, Any]:
         if self.channels.get(forum_id, {}).get("type") != 15:
             return 400, {"message": "Invalid Form Body", "code": 50035}
-        thread_id = next(self.ids)
+        thread_id = self._new_id()
         self.channels[thread_id] = self._thread_json(thread_id, forum_id, body["name"])
         starter = self._message(thread_id, body["message"], message_id=thread_id)
         self.messages[thread_id] = starter
@@ -483,6 +539,14 @@ class FakeDiscord:
         if kind == 2:
             channel |= {"bitrate": 64000, "user_limit": 0, "rtc_region": None}
         return channel
+
+
+def _drop(request: web.Request, call: Call) -> web.Response:
+    """Close the connection without an answer: the client cannot tell whether it was done."""
+    call.status = 0
+    assert request.transport is not None
+    request.transport.abort()
+    return web.Response(status=500)
 
 
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.errors import PostError
-from bot.models import ChannelRef, Digest, DigestStory, PostedMessage
+from bot.models import ChannelRef, Digest, DigestStory, FoundPosts, PostedMessage
 
 
 class FlakyAdapter:
@@ -44,3 +44,6 @@ class FlakyAdapter:
         assert parent.ref == "p1"
         self.sent.append(story.title)
         return PostedMessage(ref=f"s{position}", thread_ref="p1")
+
+    async def find_posted(self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None) -> FoundPosts:
+        return FoundPosts()

@@ -1,8 +1,11 @@
 """A fake Slack on 127.0.0.1 for tests and benchmarks: Web API, response_url, Socket Mode, feeds.
 
 It records every call (method, parsed body, headers) and answers only what newsbot uses:
-auth.test, chat.postMessage (increasing ts), users.info, apps.connections.open, oauth.v2.access.
-Switches inject 429 with Retry-After, Slack error codes, and a post that never answers.
+auth.test, chat.postMessage (increasing ts, message metadata kept), conversations.history and
+conversations.replies (metadata only with include_all_metadata, as Slack does), users.info,
+apps.connections.open, oauth.v2.access. Switches inject 429 with Retry-After, Slack error codes,
+a post that never answers, a post stored whose answer is lost (the connection closed), and a
+hook called before storing, after storing and after answering each post (for kill sweeps).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Posted:
     text: str
     blocks: list[dict[str, Any]]
     token: str | None
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass
@@ -55,6 +59,9 @@ class FakeSlack:
     errors: dict[str, list[str]] = field(default_factory=dict)  # method -> error codes for its next calls
     fail_post: dict[int, str] = field(default_factory=dict)  # n-th chat.postMessage call -> error code
     hold_post: int | None = None  # the n-th chat.postMessage never answers (a crash mid-thread)
+    lose_answer: set[int] = field(default_factory=set)  # the n-th chat.postMessage is stored, then the connection drops
+    # called with (n-th chat.postMessage, "received" | "stored" | "answered"); True drops the connection there
+    on_post: Callable[[int, str], bool | None] | None = None
     oauth_team: tuple[str, str] = ("T0002", "xoxb-team-two")
 
     def __post_init__(self) -> None:
@@ -134,12 +141,33 @@ class FakeSlack:
         call = Call(method, body, dict(request.headers))
         self.calls.append(call)
         await self._notify()
+        n = self._post_calls + 1 if method == "chat.postMessage" else 0
+        if n and self._hook(n, "received"):
+            self._post_calls += 1
+            return self._drop(request, call)
         status, headers, payload = await self._answer(method, call)
         call.status, call.error = status, None if payload.get("ok") else payload.get("error")
+        if n and payload.get("ok") and (n in self.lose_answer or self._hook(n, "stored")):
+            return self._drop(request, call)
         await self._notify()
-        return web.Response(
+        response = web.Response(
             status=status, headers=headers, body=json.dumps(payload).encode(), content_type="application/json"
         )
+        if n and payload.get("ok"):
+            await response.prepare(request)
+            await response.write_eof()
+            self._hook(n, "answered")
+        return response
+
+    def _hook(self, n: int, phase: str) -> bool:
+        return bool(self.on_post(n, phase)) if self.on_post is not None else False
+
+    def _drop(self, request: web.Request, call: Call) -> web.Response:
+        """Close the connection without an answer: the client cannot tell whether the post was made."""
+        call.status, call.error = 0, "connection dropped"
+        assert request.transport is not None
+        request.transport.abort()
+        return web.Response(status=500)
 
     async def _answer(self, method: str, call: Call) -> tuple[int, dict[str, str], dict[str, Any]]:
         if method == "chat.postMessage":
@@ -204,6 +232,9 @@ class FakeSlack:
             blocks = call.body.get("blocks") or []
             if isinstance(blocks, str):
                 blocks = json.loads(blocks)
+            metadata = call.body.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
             self.posted.append(
                 Posted(
                     channel=str(call.body["channel"]),
@@ -212,10 +243,51 @@ class FakeSlack:
                     text=str(call.body.get("text", "")),
                     blocks=blocks,
                     token=call.token,
+                    metadata=metadata,
                 )
             )
             return 200, {}, {"ok": True, "channel": call.body["channel"], "ts": ts, "message": {"ts": ts}}
+        if method in ("conversations.history", "conversations.replies"):
+            return 200, {}, self._listing(method, call.body)
         return 200, {}, {"ok": False, "error": "unknown_method"}
+
+    def _listing(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history (top-level messages, newest first) or .replies (the thread, oldest first)."""
+        channel = str(body.get("channel"))
+        if method == "conversations.history":
+            oldest = float(body.get("oldest") or 0)
+            found = [
+                p
+                for p in reversed(self.posted)
+                if p.channel == channel and p.thread_ts in (None, p.ts) and float(p.ts) > oldest
+            ]
+        else:
+            ts = str(body.get("ts"))
+            found = [p for p in self.posted if p.channel == channel and (p.ts == ts or p.thread_ts == ts)]
+            if not any(p.ts == ts for p in found):
+                return {"ok": False, "error": "thread_not_found"}
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        page = found[start : start + limit]
+        with_metadata = str(body.get("include_all_metadata")).lower() in ("true", "1")
+        messages = [
+            {
+                "type": "message",
+                "ts": p.ts,
+                "text": p.text,
+                "bot_id": "B0BOT",
+                **({"thread_ts": p.thread_ts} if p.thread_ts else {}),
+                **({"metadata": p.metadata} if with_metadata and p.metadata else {}),
+            }
+            for p in page
+        ]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append((request.match_info["name"], await request.json()))

@@ -3,6 +3,8 @@
 One discord.Client in the bot's own event loop: a REST-only login on the first post (enough for
 `newsbot digest --once`), the gateway only when `start` is called by `newsbot run`. Platform
 refusals become PostError with a message saying what to fix; the core keeps the digest pending.
+Every send carries a nonce with enforce_nonce (Discord answers a repeat within minutes with the
+first message); `find_posted` reads the channel and thread back for anything older.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from typing import Any, Literal
 
 import aiohttp
@@ -23,7 +26,7 @@ from adapters.discord.commands import Choice, Interaction, build_group
 from bot.commands.router import CHANGES, USAGE
 from bot.config import DiscordSettings, Settings
 from bot.errors import ConfigError, NewsbotError, PostError
-from bot.models import ChannelRef, CommandRequest, Digest, DigestStory, PostedMessage, Reply
+from bot.models import ChannelRef, CommandRequest, Digest, DigestStory, FoundPosts, PostedMessage, Reply
 from bot.ports import ChannelLookup, CommandHandler
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ UNKNOWN_MESSAGE = 10008
 MISSING_ACCESS = 50001
 THREAD_ALREADY_CREATED = 160004
 ARCHIVED_THREAD = 50083
+CLOCK_SKEW = timedelta(minutes=5)  # Discord's clock against ours, when looking for a parent by time
+HISTORY_LIMIT = 500  # messages read back at most when looking for what a digest already posted
 NEEDED = "View Channel, Send Messages, Embed Links, Create Public Threads and Send Messages in Threads"
 # Replies to these commands, when they change something, are shown to the channel; the rest only to the caller.
 PUBLIC_WHEN_OK = CHANGES
@@ -66,7 +71,7 @@ class DiscordAdapter:
             intents=discord.Intents(guilds=True),  # channels and threads; nothing privileged
             allowed_mentions=NONE,
             guild_ready_timeout=guild_ready_timeout,
-            max_ratelimit_timeout=30.0,  # longer waits raise RateLimited: retried later, inside the lease
+            max_ratelimit_timeout=30.0,  # longer waits raise RateLimited: the digest is retried later
         )
         self.tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(self.client)
         self.group = build_group(settings.command, _default_permissions(settings.managers), self)
@@ -185,7 +190,7 @@ class DiscordAdapter:
         content, embed = self._parent_parts(digest)
         if isinstance(target, discord.ForumChannel):
             name = render.thread_name(digest)
-            async with self._errors(channel, "create the digest's forum post in", "Send Messages"):
+            async with self._errors(channel, "create the digest's forum post in", "Send Messages", sends=True):
                 if embed is not None:
                     created = await target.create_thread(
                         name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES, embed=embed, allowed_mentions=NONE
@@ -195,7 +200,7 @@ class DiscordAdapter:
                         name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES, content=content, allowed_mentions=NONE
                     )
             return PostedMessage(ref=str(created.message.id), thread_ref=str(created.thread.id))
-        async with self._errors(channel, "post the digest in", "Send Messages"):
+        async with self._errors(channel, "post the digest in", "Send Messages", sends=True):
             if embed is not None:
                 message = await target.send(embed=embed, allowed_mentions=NONE, nonce=_nonce(digest, 0))
             else:
@@ -223,11 +228,70 @@ class DiscordAdapter:
                 raise PostError(f"discord: channel {channel.channel} cannot hold the digest's thread", retryable=False)
             thread_id = await self._open_thread(channel, target, int(parent.ref), digest)
         thread = self.client.get_partial_messageable(int(thread_id), type=discord.ChannelType.public_thread)
-        async with self._errors(channel, "post a story in the digest's thread in", "Send Messages in Threads"):
+        async with self._errors(
+            channel, "post a story in the digest's thread in", "Send Messages in Threads", sends=True
+        ):
             message = await thread.send(
                 allowed_mentions=NONE, nonce=_nonce(digest, position), **self._story_body(story, position)
             )
         return PostedMessage(ref=str(message.id), thread_ref=thread_id)
+
+    async def find_posted(self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None) -> FoundPosts:
+        """The digest's messages Discord already shows: the parent (looked for among newsbot's messages
+        since the digest was planned, by its heading), then the stories in its thread by their numbers."""
+        await self._rest()
+        me = self.client.user.id if self.client.user else None
+        if parent is None:
+            target = await self._channel(channel)
+            async with self._errors(channel, "read back the digest's messages in", "Read Message History"):
+                parent = await self._find_parent(target, digest, me)
+            if parent is None:
+                return FoundPosts()
+        thread_id = parent.thread_ref or self._threads.get(parent.ref) or parent.ref
+        stories: dict[int, PostedMessage] = {}
+        thread = self.client.get_partial_messageable(int(thread_id), type=discord.ChannelType.public_thread)
+        async with self._errors(channel, "read back the digest's thread in", "Read Message History"):
+            try:
+                async for message in thread.history(
+                    limit=HISTORY_LIMIT, after=discord.Object(int(parent.ref)), oldest_first=True
+                ):
+                    if message.author.id != me:
+                        continue
+                    position = render.story_position(message.content, [e.title or "" for e in message.embeds])
+                    if position is not None and position > 0 and position not in stories:
+                        stories[position] = PostedMessage(ref=str(message.id), thread_ref=thread_id)
+            except discord.NotFound:
+                # a parent whose thread was never opened: no story can be there
+                return FoundPosts(parent=PostedMessage(parent.ref, parent.thread_ref))
+        return FoundPosts(parent=PostedMessage(parent.ref, parent.thread_ref or thread_id), stories=stories)
+
+    async def _find_parent(
+        self, target: discord.TextChannel | discord.ForumChannel | discord.Thread, digest: Digest, me: int | None
+    ) -> PostedMessage | None:
+        since = (
+            discord.Object(discord.utils.time_snowflake(digest.created_at - CLOCK_SKEW)) if digest.created_at else None
+        )
+        if isinstance(target, discord.ForumChannel):
+            # a forum post is a thread whose starter message has the thread's id
+            name = render.thread_name(digest)
+            data = await self.client.http.get_active_threads(target.guild.id)
+            for post in sorted(data.get("threads", []), key=lambda t: int(t["id"])):
+                if (
+                    post.get("parent_id") == str(target.id)
+                    and post.get("owner_id") == str(me)
+                    and post.get("name") == name
+                    and (since is None or int(post["id"]) > since.id)
+                ):
+                    return PostedMessage(ref=str(post["id"]), thread_ref=str(post["id"]))
+            return None
+        head, embed_title = render.parent_head(digest), render.parent_embed_title(digest)
+        async for message in target.history(limit=HISTORY_LIMIT, after=since, oldest_first=True):
+            if message.author.id != me:
+                continue
+            if message.content.startswith(head) or any(e.title == embed_title for e in message.embeds):
+                within = str(target.id) if isinstance(target, discord.Thread) else None
+                return PostedMessage(ref=str(message.id), thread_ref=within)
+        return None
 
     async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
         target = await self._channel(channel)
@@ -291,8 +355,14 @@ class DiscordAdapter:
         return thread_id
 
     @contextlib.asynccontextmanager
-    async def _errors(self, channel: ChannelRef, action: str, likely: str) -> AsyncIterator[None]:
-        """Turn what discord.py raises into a PostError that says what to fix; report permission problems."""
+    async def _errors(
+        self, channel: ChannelRef, action: str, likely: str, *, sends: bool = False
+    ) -> AsyncIterator[None]:
+        """Turn what discord.py raises into a PostError that says what to fix; report permission problems.
+
+        With `sends`, a lost answer (dropped connection, timeout, a 5xx after discord.py's own retries)
+        is a PostError with `unknown`: the message may exist, and the core looks before sending again.
+        """
         where = f"channel {channel.channel}"
         try:
             yield
@@ -320,9 +390,19 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             # 400 means Discord refuses this very message; anything else may pass later
             retryable = exc.status != 400 or exc.code == ARCHIVED_THREAD
-            raise PostError(f"discord: could not {action} {where}: {_describe(exc)}", retryable=retryable) from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            unknown = sends and exc.status >= 500
+            raise PostError(
+                f"discord: could not {action} {where}: {_describe(exc)}", retryable=retryable, unknown=unknown
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            # no connection was made, so nothing was sent
             raise PostError(f"discord: network error trying to {action} {where}: {exc!r}", retryable=True) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise PostError(
+                f"discord: the answer was lost trying to {action} {where} ({type(exc).__name__})",
+                retryable=True,
+                unknown=sends,
+            ) from None
 
     def _manager(self, channel: ChannelRef) -> int | None:
         """Who last changed the channel's news, as the core recorded it (kept across restarts)."""
@@ -451,8 +531,9 @@ def _default_permissions(managers: str) -> discord.Permissions | None:
 
 
 def _nonce(digest: Digest, position: int) -> str:
-    # Discord returns the earlier message instead of posting again when a nonce repeats within minutes
-    return f"nb{digest.digest_id}p{position}"[:25]
+    # with enforce_nonce (discord.py sets it), Discord returns the earlier message instead of posting
+    # again when a nonce repeats within minutes; the key keeps it unique across databases
+    return f"{digest.key}.{position}"[:25]
 
 
 def _describe(exc: discord.HTTPException) -> str:

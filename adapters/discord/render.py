@@ -130,7 +130,7 @@ def thread_name(digest: Digest) -> str:
 
 def parent_text(digest: Digest) -> str:
     """The parent message in markdown: title, date, count and the digest's top entities in bold."""
-    head = f"**{inert(one_line(digest.title))}** · {local_date(digest)} · "
+    head = parent_head(digest)
     head += _count(len(digest.stories)) if digest.stories else "no new stories since the last digest"
     if digest.top_entities:
         entities = ", ".join(f"**{inert(one_line(e))}**" for e in digest.top_entities)
@@ -139,8 +139,29 @@ def parent_text(digest: Digest) -> str:
     return head[:CONTENT_LIMIT]
 
 
+def parent_head(digest: Digest) -> str:
+    """How the parent message's text starts: what tells it apart when it is looked for later."""
+    return f"**{inert(one_line(digest.title))}** · {local_date(digest)} · "
+
+
+def parent_embed_title(digest: Digest) -> str:
+    return fit(f"{digest.title} · {local_date(digest)}", (), EMBED_TITLE_LIMIT)
+
+
+_STORY_POSITION = re.compile(r"(?:\*\*)?(\d+)\. ")
+
+
+def story_position(content: str, embed_titles: Sequence[str]) -> int | None:
+    """The position a story message stands for ("**3. Title**" or an embed titled "3. Title")."""
+    for text in (content, *embed_titles):
+        m = _STORY_POSITION.match(text or "")
+        if m:
+            return int(m.group(1))
+    return None
+
+
 def parent_embed(digest: Digest) -> discord.Embed:
-    title = fit(f"{digest.title} · {local_date(digest)}", (), EMBED_TITLE_LIMIT)
+    title = parent_embed_title(digest)
     if digest.stories:
         description = _count(len(digest.stories)) + ", one message each in the thread below."
     else:

@@ -1,15 +1,19 @@
 """SlackAdapter: the core's ChatAdapter and CommandSource for Slack, on slack_sdk's AsyncWebClient.
 
 A digest is a parent message plus one reply per story (thread_ts = the parent's ts, recorded
-by the core and handed back on resume), paced per channel and retried on 429. `start` serves
-the slash command over Socket Mode or HTTP, optionally with the multi-workspace OAuth install.
+by the core and handed back on resume), paced per channel and retried on 429. Each carries
+message metadata (the digest's key and position), which `find_posted` reads back with
+conversations.history/replies after a crash or a lost answer. `start` serves the slash command
+over Socket Mode or HTTP, optionally with the multi-workspace OAuth install.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -27,11 +31,15 @@ from adapters.slack.app import EVENTS_PATH, SCOPES, Managers, build_app
 from adapters.slack.posting import CHANNEL_PROBLEMS, Pacer, error_code, post_error, retry_handlers
 from bot.config import Settings, SlackSettings
 from bot.errors import ConfigError, PostError
-from bot.models import ChannelRef, Digest, DigestStory, PostedMessage
+from bot.models import ChannelRef, Digest, DigestStory, FoundPosts, PostedMessage
 from bot.ports import ChannelLookup, CommandHandler
 
 log = logging.getLogger(__name__)
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}
+EVENT_TYPE = "newsbot_digest_post"  # the metadata event type on every digest message
+PAGE = 200  # messages per conversations.history/replies page
+HISTORY_PAGES = 5  # how far back the parent of an unrecorded digest is looked for
+CLOCK_SKEW = timedelta(minutes=5)  # Slack's clock against ours, when looking for a parent by time
 
 
 @dataclass(frozen=True)
@@ -107,15 +115,71 @@ class SlackAdapter:
     # --- posting (ChatAdapter) -------------------------------------------------------------
 
     async def post_parent(self, channel: ChannelRef, digest: Digest) -> PostedMessage:
-        ts = await self._post(channel, render.parent_message(digest), None, "the digest")
+        ts = await self._post(channel, render.parent_message(digest), None, "the digest", _metadata(digest, 0))
         return PostedMessage(ref=ts, thread_ref=ts)
 
     async def post_story(
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
     ) -> PostedMessage:
         thread = parent.thread_ref or parent.ref
-        ts = await self._post(channel, render.story_message(story, position), thread, f"story {position}")
+        message = render.story_message(story, position)
+        ts = await self._post(channel, message, thread, f"story {position}", _metadata(digest, position))
         return PostedMessage(ref=ts, thread_ref=thread)
+
+    async def find_posted(self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None) -> FoundPosts:
+        """The digest's messages Slack already has, found by their metadata: the parent in the
+        channel's recent history (when not known), then the stories in its thread."""
+        team, channel_id = self.target(channel)
+        token = await self._token_for(team, channel)
+        extra: dict[str, Any] = {"token": token} if token else {}
+        if parent is None:
+            oldest = f"{(digest.created_at - CLOCK_SKEW).timestamp():.6f}" if digest.created_at else None
+            async for message in self._pages(
+                "conversations_history", channel, HISTORY_PAGES, channel=channel_id, oldest=oldest, **extra
+            ):
+                if _position(message, digest) == 0:
+                    parent = PostedMessage(ref=str(message["ts"]), thread_ref=str(message["ts"]))
+                    break
+            if parent is None:
+                return FoundPosts()
+        thread = parent.thread_ref or parent.ref
+        stories: dict[int, PostedMessage] = {}
+        async for message in self._pages(
+            "conversations_replies", channel, None, channel=channel_id, ts=thread, **extra
+        ):
+            position = _position(message, digest)
+            if position is not None and position > 0 and position not in stories:
+                stories[position] = PostedMessage(ref=str(message["ts"]), thread_ref=thread)
+        return FoundPosts(parent=parent, stories=stories)
+
+    async def _pages(
+        self, method: str, where: ChannelRef, max_pages: int | None, **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The messages of a conversations.history/replies listing, page by page, with their metadata."""
+        cursor: str | None = None
+        pages = 0
+        while max_pages is None or pages < max_pages:
+            try:
+                response = await getattr(self.client, method)(
+                    include_all_metadata=True, limit=PAGE, cursor=cursor, **kwargs
+                )
+            except SlackApiError as exc:
+                code = error_code(exc)
+                failure = post_error("to read back the digest's messages", str(where), code)
+                if code in CHANNEL_PROBLEMS:
+                    await self._tell_manager(where, code, str(failure), kwargs.get("token"))
+                raise failure from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise PostError(
+                    f"could not reach Slack at {self.config.api_base_url} to read {where}: {type(exc).__name__}"
+                ) from None
+            pages += 1
+            for message in response.get("messages") or []:
+                if isinstance(message, dict):
+                    yield message
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor or not response.get("has_more", True):
+                return
 
     async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
         return PostedMessage(ref=await self._post(channel, render.notice_message(text), None, "a notice"))
@@ -142,7 +206,14 @@ class SlackAdapter:
             raise post_error("the post", str(channel), "no_installation")
         return bot.bot_token
 
-    async def _post(self, channel: ChannelRef, message: dict[str, Any], thread_ts: str | None, what: str) -> str:
+    async def _post(
+        self,
+        channel: ChannelRef,
+        message: dict[str, Any],
+        thread_ts: str | None,
+        what: str,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
         team, channel_id = self.target(channel)
         token = await self._token_for(team, channel)
         kwargs: dict[str, Any] = {
@@ -156,6 +227,8 @@ class SlackAdapter:
             kwargs["thread_ts"] = thread_ts
         if token:
             kwargs["token"] = token
+        if metadata:
+            kwargs["metadata"] = metadata
         code, failure = "", None
         async with self.pacer.slot(channel.channel):
             try:
@@ -163,16 +236,26 @@ class SlackAdapter:
             except SlackApiError as exc:
                 code = error_code(exc)
                 failure = post_error(f"to post {what}", str(channel), code)
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                if exc.response is not None and exc.response.status_code >= 500:
+                    # Slack's side failed after the request arrived: it may have posted it
+                    failure = PostError(str(failure), unknown=True)
+            except aiohttp.ClientConnectorError as exc:
+                # no connection was made, so nothing was sent
                 raise PostError(
                     f"could not reach Slack at {self.config.api_base_url} to post {what} in {channel}: "
                     f"{type(exc).__name__} {exc}".rstrip(),
                 ) from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise PostError(
+                    f"Slack's answer to posting {what} in {channel} was lost ({type(exc).__name__}); "
+                    "the message may be there",
+                    unknown=True,
+                ) from None
             except Exception as exc:  # e.g. a proxy's HTML error page where JSON was expected
                 log.error("Slack answered %s in a way slack_sdk could not read", what, exc_info=exc)
                 raise PostError(
-                    f"Slack's answer to posting {what} in {channel} could not be read "
-                    f"({type(exc).__name__}); it will be tried again"
+                    f"Slack's answer to posting {what} in {channel} could not be read ({type(exc).__name__})",
+                    unknown=True,
                 ) from None
         if failure is not None:
             if code in CHANNEL_PROBLEMS:
@@ -314,6 +397,22 @@ class SlackAdapter:
             installs, states = await asyncio.to_thread(open_stores, self.database_url, self._secrets.client_id)
             self.installations, self._state_store = installs, states
         return self.installations
+
+
+def _metadata(digest: Digest, position: int) -> dict[str, Any]:
+    return {"event_type": EVENT_TYPE, "event_payload": {"digest": digest.key, "position": position}}
+
+
+def _position(message: dict[str, Any], digest: Digest) -> int | None:
+    """The digest position a message of ours stands for, from its metadata; None for anything else."""
+    meta = message.get("metadata")
+    if not isinstance(meta, dict) or meta.get("event_type") != EVENT_TYPE:
+        return None
+    payload = meta.get("event_payload")
+    if not isinstance(payload, dict) or payload.get("digest") != digest.key:
+        return None
+    position = payload.get("position")
+    return position if isinstance(position, int) and not isinstance(position, bool) else None
 
 
 def _token(settings: Settings, key: str, env_name: str, prefix: str) -> str:

@@ -26,7 +26,9 @@ from bot.ports import CommandHandler
 log = logging.getLogger(__name__)
 
 # What the manifest asks for: the slash command, posting, and users.info for the admin check.
-SCOPES = ("commands", "chat:write", "users:read")
+# the history scopes let newsbot read back its own digest messages after a crash or a lost answer,
+# so nothing is posted twice (adapters/slack/adapter.py, find_posted)
+SCOPES = ("commands", "chat:write", "users:read", "channels:history", "groups:history")
 EVENTS_PATH = "/slack/events"
 
 

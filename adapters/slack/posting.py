@@ -2,6 +2,8 @@
 
 `Pacer` keeps about one post per second per channel (Slack's chat.postMessage rate);
 `RateLimitRetry` is slack_sdk's 429 handler with its wait logged and its jitter bounded;
+`ReadRetry` is slack_sdk's connection-error retry for every call but chat.postMessage, whose
+lost answer goes to the core's look-first path instead of a blind resend;
 `post_error` turns a Slack error code into a PostError that says what to do.
 """
 
@@ -65,7 +67,8 @@ def post_error(action: str, where: str, code: str) -> PostError:
     return PostError(message, retryable=code not in PERMANENT)
 
 
-# 8 retries of at most this long stay well inside bot.delivery.LEASE
+# a longer Retry-After gives up on the call: the digest is retried later (its lease is kept meanwhile by
+# the core's heartbeat, so a wait never lets another worker take it over)
 MAX_WAIT_SECONDS = 30.0
 
 
@@ -118,9 +121,31 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
+# Calls that create something: resending one after a dropped connection may post it twice.
+NOT_IDEMPOTENT = ("chat.postMessage",)
+
+
+class ReadRetry(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's connection-error retry, except for calls that post: Slack may have stored the
+    message before the connection dropped, so the core looks at the channel before posting again."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.rsplit("/", 1)[-1] in NOT_IDEMPOTENT:
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
 def retry_handlers(jitter: float = 1.0, max_retries: int = 8) -> list[AsyncRetryHandler]:
-    # slack_sdk's default is the connection-error handler alone; 429 retry has to be added
-    return [AsyncConnectionErrorRetryHandler(), RateLimitRetry(max_retry_count=max_retries, jitter=jitter)]
+    # slack_sdk's default is the connection-error handler alone (which would resend a post);
+    # 429 retry has to be added, and is safe: a 429 means nothing was posted
+    return [ReadRetry(), RateLimitRetry(max_retry_count=max_retries, jitter=jitter)]
 
 
 class Pacer:

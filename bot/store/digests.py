@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -70,23 +71,26 @@ class DigestQueries:
             value: datetime | None = conn.scalar(sa.select(sa.func.max(digests.c.scheduled_for)).where(*cond))
         return value
 
-    def claim_digest(self, digest_id: int, owner: str, now: datetime, until: datetime) -> bool:
+    def claim_digest(
+        self, digest_id: int, owner: str, now: datetime, until: datetime, *, take_from: str | None = None
+    ) -> bool:
         """Take the right to post this digest until `until`; False while another worker holds it
-        (or while a failed attempt's retry time has not come)."""
+        (or while a failed attempt's retry time has not come). With `take_from`, also take it from
+        that holder, whose lease has not run out but who is known to be dead."""
+        free = sa.or_(digests.c.claimed_until.is_(None), digests.c.claimed_until <= now)
+        if take_from is not None:
+            # compare-and-swap on the dead holder: of two runs taking over at once, one wins
+            free = sa.or_(free, digests.c.claimed_by == take_from)
         with self.engine.begin() as conn:
             taken = conn.execute(
                 digests.update()
-                .where(
-                    digests.c.id == digest_id,
-                    digests.c.status == "pending",
-                    sa.or_(digests.c.claimed_until.is_(None), digests.c.claimed_until <= now),
-                )
+                .where(digests.c.id == digest_id, digests.c.status == "pending", free)
                 .values(claimed_by=owner, claimed_until=until)
             ).rowcount
         return bool(taken)
 
     def renew_claim(self, digest_id: int, owner: str, until: datetime) -> bool:
-        """Extend our lease before the next message; False if it was lost to another worker."""
+        """Extend our lease (the heartbeat); False if it was lost to another worker."""
         with self.engine.begin() as conn:
             return bool(
                 conn.execute(
@@ -94,6 +98,25 @@ class DigestQueries:
                     .where(digests.c.id == digest_id, digests.c.claimed_by == owner)
                     .values(claimed_until=until)
                 ).rowcount
+            )
+
+    def begin_post(self, digest_id: int, owner: str, position: int, until: datetime) -> bool:
+        """Before a message is sent: note its position as in doubt and extend our lease, in one step.
+        False if the lease was lost (nothing may be sent then)."""
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    digests.update()
+                    .where(digests.c.id == digest_id, digests.c.claimed_by == owner)
+                    .values(claimed_until=until, in_doubt=position)
+                ).rowcount
+            )
+
+    def clear_doubt(self, digest_id: int, position: int) -> None:
+        """The platform said for certain that this position was not posted (a refusal)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                digests.update().where(digests.c.id == digest_id, digests.c.in_doubt == position).values(in_doubt=None)
             )
 
     def release_digest(
@@ -112,7 +135,15 @@ class DigestQueries:
         self, subscription_id: int, feed_ids: Sequence[int], skipped: Sequence[int], slot: datetime, now: datetime
     ) -> None:
         """Mark the feeds' links settled and record `skipped` stories as seen, in one transaction,
-        so a crash cannot leave a link settled with its old items still unseen."""
+        so a crash cannot leave a link settled with its old items still unseen. Another worker
+        settling the same slot at the same moment wins, and this one does nothing."""
+        # an IntegrityError: the backlog row of this slot exists, the other worker settled these links
+        with contextlib.suppress(sa.exc.IntegrityError):
+            self._settle_backlog(subscription_id, feed_ids, skipped, slot, now)
+
+    def _settle_backlog(
+        self, subscription_id: int, feed_ids: Sequence[int], skipped: Sequence[int], slot: datetime, now: datetime
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 subscription_feeds.update()
@@ -141,19 +172,21 @@ class DigestQueries:
                     [{"digest_id": backlog_id, "position": i, "story_id": sid} for i, sid in enumerate(skipped, 1)],
                 )
 
-    def claimable_subscriptions(self, now: datetime) -> list[int]:
-        """Subscriptions with a pending digest that nobody holds and whose retry time has come."""
+    def claimable_subscriptions(self, now: datetime, dead: Callable[[str], bool] = lambda owner: False) -> list[int]:
+        """Subscriptions with a pending digest that nobody holds (or whose holder is `dead`) and whose
+        retry time has come."""
         with self.engine.connect() as conn:
-            return list(
-                conn.scalars(
-                    sa.select(digests.c.subscription_id)
-                    .distinct()
-                    .where(
-                        digests.c.status == "pending",
-                        sa.or_(digests.c.claimed_until.is_(None), digests.c.claimed_until <= now),
-                    )
-                )
-            )
+            rows = conn.execute(
+                sa.select(digests.c.subscription_id, digests.c.claimed_by, digests.c.claimed_until)
+                .where(digests.c.status == "pending")
+                .order_by(digests.c.id)
+            ).all()
+        free = [
+            r.subscription_id
+            for r in rows
+            if r.claimed_until is None or r.claimed_until <= now or (r.claimed_by is not None and dead(r.claimed_by))
+        ]
+        return list(dict.fromkeys(free))
 
     def create_digest(
         self,
@@ -259,10 +292,16 @@ class DigestQueries:
             story_ids=story_ids,
             posted=posted,
             kind=row.kind,
+            created_at=row.created_at,
+            claimed_by=row.claimed_by,
+            claimed_until=row.claimed_until,
+            in_doubt=row.in_doubt,
+            last_error=row.last_error,
         )
 
     def record_posted(self, digest_id: int, position: int, ref: str, thread_ref: str | None, now: datetime) -> bool:
-        """Record one posted message; False if that position was already recorded (another run won)."""
+        """Record one posted message (and that it is no longer in doubt); False if that position was
+        already recorded (another run won)."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -270,14 +309,29 @@ class DigestQueries:
                         digest_id=digest_id, position=position, ref=ref, thread_ref=thread_ref, posted_at=now
                     )
                 )
+                conn.execute(
+                    digests.update()
+                    .where(digests.c.id == digest_id, digests.c.in_doubt == position)
+                    .values(in_doubt=None)
+                )
         except sa.exc.IntegrityError:
             return False
         return True
+
+    def message_recorded(self, ref: str, thread_ref: str | None = None) -> bool:
+        """Whether any digest recorded this platform message (to tell our own earlier posts apart)."""
+        cond = [posted_messages.c.ref == ref]
+        if thread_ref is not None:
+            cond.append(posted_messages.c.thread_ref == thread_ref)
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(posted_messages.c.digest_id).where(*cond).limit(1)).first() is not None
 
     def finish_digest(self, digest_id: int, owner: str, now: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 digests.update()
                 .where(digests.c.id == digest_id, digests.c.claimed_by == owner)
-                .values(status="posted", posted_at=now, last_error=None, claimed_by=None, claimed_until=None)
+                .values(
+                    status="posted", posted_at=now, last_error=None, claimed_by=None, claimed_until=None, in_doubt=None
+                )
             )

@@ -85,6 +85,11 @@ class DigestRow:
     story_ids: tuple[int, ...]  # in posting order; position = index + 1
     posted: dict[int, tuple[str, str | None]]  # position -> (ref, thread_ref)
     kind: str = "scheduled"  # scheduled | manual | backlog
+    created_at: datetime | None = None
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    in_doubt: int | None = None  # a position that may be on the platform without being recorded
+    last_error: str | None = None
 
 
 def new_id(result: sa.CursorResult[Any]) -> int:

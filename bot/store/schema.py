@@ -143,6 +143,9 @@ digests = sa.Table(
     sa.Column("kind", sa.Text, nullable=False, server_default="scheduled"),  # scheduled | manual
     sa.Column("claimed_by", sa.Text),  # the worker posting it, while its lease lasts
     sa.Column("claimed_until", UTCDateTime),
+    # the position (0 = parent) being posted or whose answer was lost: looked for on the platform
+    # before it is posted again
+    sa.Column("in_doubt", sa.Integer),
     sa.UniqueConstraint("subscription_id", "scheduled_for", name="uq_digests_slot"),
 )
 
