@@ -21,7 +21,8 @@ from bot.config import Settings, load_settings, resolve_feed_url
 from bot.errors import ConfigError, FeedError, NewsbotError, UserInputError
 from bot.ingest.parse import parse_feed
 from bot.ingest.poll import format_report
-from bot.models import ChannelRef, CommandRequest, Reply
+from bot.models import ChannelRef, CommandRequest, PollReport, Reply
+from bot.shutdown import Stopping
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_NAMES = (Path("config.example.toml"), Path(__file__).resolve().parents[1] / "config.example.toml")
@@ -106,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Stopping:
+        print(
+            "newsbot: stopped by SIGTERM; a digest not finished stays pending and the next run carries it on",
+            file=sys.stderr,
+        )
+        return 128 + signal.SIGTERM
     except BrokenPipeError:
         # the reader went away (`newsbot inspect ... | head`): stop quietly, as other Unix tools do,
         # and keep Python from reporting the failed flush of stdout at exit
@@ -169,16 +176,45 @@ async def _poll(app: App, args: argparse.Namespace) -> int:
 
 
 async def _digest(app: App, args: argparse.Namespace) -> int:
+    """Poll, then post; on SIGTERM a poll in progress is dropped, and of the digests only the
+    message being posted is finished (its claim is given back; the next run carries on)."""
+    loop = asyncio.get_running_loop()
+    polling: asyncio.Future[PollReport] | None = None
+
+    def on_sigterm() -> None:
+        app.gate.close()
+        if polling is not None and not polling.done():
+            polling.cancel()  # nothing is posted yet: the fetches can wait for the next run
+
+    def start_poll() -> asyncio.Future[PollReport]:
+        nonlocal polling
+        polling = asyncio.ensure_future(app.poll())
+        return polling
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        return await _digest_once(app, args, start_poll)
+    except asyncio.CancelledError:
+        if app.gate.closed:
+            raise Stopping from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+async def _digest_once(app: App, args: argparse.Namespace, start_poll: Callable[[], asyncio.Future[PollReport]]) -> int:
     all_failed = False
     if not args.no_poll and not app.store.feeds():
         print(NO_FEEDS, file=sys.stderr)
     elif not args.no_poll:
-        r = await app.poll()
+        r = await start_poll()
         print(f"polled {r.feeds} feeds: {r.new_articles} new articles, {r.failed} failed", file=sys.stderr)
         for error in r.errors:
             print(f"  failed: {error}", file=sys.stderr)
         # what is already stored still makes a digest; the run as a whole has failed all the same
         all_failed = bool(r.feeds) and r.failed == r.feeds
+    if app.gate.closed:
+        raise Stopping
     outcomes = await app.digest_all()
     if not outcomes:
         print("no subscriptions: add a [[subscriptions]] entry to the config", file=sys.stderr)
