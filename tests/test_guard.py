@@ -232,3 +232,39 @@ async def test_the_socket_factory_alone_stops_every_form(victims: dict[str, _Ser
                 await session.get(url)
             assert isinstance(info.value.os_error, guard.RefusedAddress), url
     assert _hits(victims) == 0
+
+
+async def test_full_text_pages_go_through_the_same_guard(
+    victims: dict[str, _Server], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.app import App
+    from bot.config import settings_from_dict
+    from bot.ingest.parse import parse_feed
+    from tests.conftest import FixedClock
+
+    urls = _urls(victims)
+    items = "".join(
+        f"<item><guid>g{i}</guid><title>Story {i}</title><link>{url}</link>"
+        f"<description>Teaser {i}.</description></item>"
+        for i, url in enumerate(urls)
+    )
+    feed_file = tmp_path / "teasers.xml"
+    feed_file.write_text(f"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>{items}</channel></rss>")
+    raw = {
+        "bot": {"database": f"sqlite:///{tmp_path / 'newsbot.db'}"},
+        "fetch": {"allow_private_networks": False, "allow_local_files": True, "timeout_seconds": 5},
+        "digest": {"first_items": 50},
+        "feeds": [{"url": str(feed_file), "full_text": True}],
+    }
+    app = App.open(settings_from_dict(raw, tmp_path / "config.toml"), adapters={}, clock=FixedClock())
+    try:
+        with caplog.at_level("INFO", logger="bot.ingest.poll"):
+            report = await app.poll()
+        assert report.failed == 0 and report.new_articles == len(urls)  # the teasers are kept
+        refused = [r for r in caplog.records if "not fetched" in r.getMessage() and "refused:" in r.getMessage()]
+        # every link the feed parser kept as an article URL was tried, and refused
+        kept = [i.url for i in parse_feed(feed_file.read_bytes(), url=str(feed_file), now=FixedClock().now()).items]
+        assert len(refused) == len([u for u in kept if u]) >= 3, caplog.text
+    finally:
+        await app.close()
+    assert _hits(victims) == 0
