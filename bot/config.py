@@ -408,7 +408,7 @@ def _fetch_settings(f: _Section) -> FetchSettings:
             f.key("max_per_host"), f"{max_per_host} is more than fetch.max_concurrency ({max_concurrency})"
         )
     return FetchSettings(
-        user_agent=f.get("user_agent", str, FetchSettings.user_agent),
+        user_agent=_header_value(f, "user_agent", FetchSettings.user_agent),
         timeout_seconds=f.positive("timeout_seconds", float, FetchSettings.timeout_seconds, 300, minimum=0.1),
         max_body_bytes=int(f.positive("max_body_mb", float, 10.0, 1024, minimum=0.01) * 1024 * 1024),
         poll_minutes=poll_minutes,
@@ -420,6 +420,14 @@ def _fetch_settings(f: _Section) -> FetchSettings:
         max_per_host=max_per_host,
         pause_after_failures=f.positive("pause_after_failures", int, FetchSettings.pause_after_failures, 1000),
     )
+
+
+def _header_value(sec: _Section, name: str, default: str) -> str:
+    value: str = sec.get(name, str, default)
+    # sent as an HTTP header: a line break or other control character would be refused on every fetch
+    if not value.strip() or len(value) > 500 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ConfigError(sec.key(name), f"{value[:60]!r} must be one line of at most 500 printable characters")
+    return value
 
 
 def _slack(top: _Section) -> SlackSettings:

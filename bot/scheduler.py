@@ -255,6 +255,8 @@ async def run_forever(app: App) -> None:
             if isinstance(adapter, CommandSource):
                 await adapter.start(app.handle_command)
         log.info("newsbot is running (jobs: %s); press Ctrl-C to stop", ", ".join(scheduler.job_ids()))
+        if not app.store.feeds():
+            log.warning("no feeds to poll yet: add [[feeds]] to the config, or a channel can subscribe")
         await scheduler.poll_once()
         if await catch_up(app):
             log.info("posted the digests missed while newsbot was down")

@@ -54,6 +54,10 @@ def _one_line(proc: subprocess.CompletedProcess[str]) -> str:
         ("max_body_mb = 1e-9", "fetch.max_body_mb: 1e-09 is too small; use at least 0.01"),
         ("timeout_seconds = 1e-9", "fetch.timeout_seconds: 1e-09 is too small; use at least 0.1"),
         ("max_body_mb = -inf", "fetch.max_body_mb: -inf is not a finite number"),
+        (
+            'user_agent = "newsbot\\r\\nX-Injected: 1"',
+            "fetch.user_agent: 'newsbot\\r\\nX-Injected: 1' must be one line of at most 500 printable characters",
+        ),
     ],
 )
 def test_config_values_must_be_finite_and_in_range(tmp_path: Path, fetch: str, expected: str) -> None:
