@@ -25,6 +25,7 @@ SETTINGS = {
     "no_news_line",
     "config_digest",
     "from_config",
+    "updates",
 }
 
 
@@ -206,4 +207,5 @@ def _subscription_row(r: Any) -> SubscriptionRow:
         no_news_line=r.no_news_line,
         config_digest=r.config_digest,
         created_at=r.created_at,
+        updates=r.updates,
     )
