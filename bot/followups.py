@@ -6,7 +6,7 @@ of the articles known then, plus the sentences of earlier follow-ups. A new sent
 new articles' summary sentences whose words are mostly not in any known sentence; new facts are
 names and numbers in those sentences that the known text never mentions; new outlets are sources
 the story did not have. Worth telling: at least one new sentence, and a new fact or a jump in
-outlets; a followed entity among the new facts is enough on its own. A wire story re-sent by more
+outlets; a new sentence naming a followed topic is enough on its own. A wire story re-sent by more
 outlets brings no new sentence and stays quiet. Thresholds are measured in benchmarks/quality.py
 (`--only followups`) and recorded in docs/decisions.md.
 """
@@ -119,9 +119,9 @@ def detect(
     facts = tuple(dict.fromkeys(f for c in picked for f in c[3]))
     old_sources = {a.source for a in known}
     outlets = tuple(dict.fromkeys(a.source for a in new if a.source not in old_sources))
-    followed = any(
-        f.casefold() == fact.casefold() or f.casefold() in fact.casefold() for f in follows for fact in facts
-    )
+    # a followed topic named in what is new: the new sentence alone is worth telling
+    said = " ".join(c[2] for c in picked).casefold()
+    followed = any(f.casefold() in said for f in follows if f.strip())
     if not (facts or len(outlets) >= outlet_jump or followed):
         return None
     # the sentences in the order the articles gave them, so the update reads as written

@@ -25,8 +25,7 @@ LATER = (
     ),
     (
         "Harbor Point bridge closed for weeks after cargo ship strikes support",
-        "The port authority said the bridge will stay shut for at least 6 weeks while the pillar is rebuilt. "
-        + LEAD,
+        "The port authority said the bridge will stay shut for at least 6 weeks while the pillar is rebuilt. " + LEAD,
     ),
     (
         "Harbor Point bridge closed after cargo ship strikes support; 14 crew treated",
