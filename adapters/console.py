@@ -98,7 +98,7 @@ class ConsoleAdapter:
         for update in digest.updates:
             out.append("\n· ")
             self._bold(out, update.title.strip() or "(untitled)", "bold")
-            out.append(" · " + _one_line(update.what_is_new))
+            out.append(" · New: " + _one_line(update.what_is_new))
             out.append(f" (earlier: {_one_line(update.reply_to.ref)})", style="dim")
         return out
 

@@ -169,7 +169,10 @@ async def _digest(app: App, args: argparse.Namespace) -> int:
         print("no subscriptions: add a [[subscriptions]] entry to the config", file=sys.stderr)
     for o in outcomes:
         if o.status in ("posted", "resumed"):
-            print(f"{o.channel}: {o.status} {o.stories} {'story' if o.stories == 1 else 'stories'}", file=sys.stderr)
+            also = f", {o.updates} follow-up{'' if o.updates == 1 else 's'}" if o.updates else ""
+            print(
+                f"{o.channel}: {o.status} {o.stories} {'story' if o.stories == 1 else 'stories'}{also}", file=sys.stderr
+            )
         else:
             print(f"{o.channel}: {o.message}", file=sys.stderr)
     return 1 if any(o.status == "failed" for o in outcomes) else 0

@@ -43,6 +43,7 @@ class DigestOutcome:
     status: str  # posted | resumed | empty | busy | failed | no-adapter
     stories: int = 0
     message: str = ""
+    updates: int = 0  # follow-ups the digest carries (replies in earlier threads)
 
 
 class LeaseLost(Exception):
@@ -329,7 +330,7 @@ async def _post(
     except BaseException:
         store.release_digest(row.id, owner)
         raise
-    return DigestOutcome(channel, status, stories=count)
+    return DigestOutcome(channel, status, stories=count, updates=len(fresh.updates))
 
 
 def _busy(row: DigestRow, now: datetime) -> str:

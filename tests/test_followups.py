@@ -11,6 +11,8 @@ each against its loopback fake.
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,12 +22,15 @@ from typing import Any
 import discord
 import pytest
 
+from adapters.console import ConsoleAdapter
+from adapters.discord import render as discord_render
 from adapters.slack import SlackAdapter, SlackSecrets
+from adapters.slack import render as slack_render
 from bot import delivery
 from bot.app import App
 from bot.config import Settings, settings_from_dict
 from bot.followups import detect
-from bot.models import ChannelRef, CommandRequest
+from bot.models import ChannelRef, CommandRequest, Digest, DigestUpdate, PostedMessage
 from bot.store.rows import StoredArticle
 from tests import followup_feeds as ff
 from tests.conftest import FixedClock
@@ -125,7 +130,7 @@ async def test_slack_a_developing_story_gets_one_reply_in_its_thread_and_a_devel
     try:
         await told_in_the_morning(app, tmp_path, morning)
         [outcome] = await poll_and_digest(app)
-        assert outcome.status == "posted"
+        assert (outcome.status, outcome.stories, outcome.updates) == ("posted", 0, 1)
         morning.advance(hours=1)
         assert [o.status for o in await poll_and_digest(app)] == ["empty"]  # told once, not again
     finally:
@@ -263,7 +268,7 @@ async def test_discord_a_developing_story_gets_one_reply_in_its_thread_and_a_jum
     try:
         await told_in_the_morning(app, tmp_path, morning)
         [outcome] = await poll_and_digest(app)
-        assert outcome.status == "posted"
+        assert (outcome.status, outcome.stories, outcome.updates) == ("posted", 0, 1)
         morning.advance(hours=1)
         assert [o.status for o in await poll_and_digest(app)] == ["empty"]
     finally:
@@ -331,3 +336,69 @@ def test_a_near_copy_with_a_changed_word_stays_quiet_and_a_repeat_of_an_earlier_
     update = detect(1, told, new)
     assert update is not None and update.facts == ("Maria Alvarez", "Nordic Star") and update.outlets == ("C",)
     assert detect(1, told, new, earlier=[fact]) is None  # already said in an earlier follow-up
+
+
+# --- console and rendering ----------------------------------------------------------------------
+
+
+async def test_the_console_shows_the_developing_section_and_the_reply(db_url: str, tmp_path: Path) -> None:
+    clock = FixedClock(MORNING)
+    raw: dict[str, Any] = {
+        "bot": {"database": db_url, "timezone": "UTC"},
+        "console": {"color": "never"},
+        "fetch": {"allow_local_files": True},
+        "feeds": ff.feed_config(tmp_path),
+        "subscriptions": [{"channel": "console:#news", "feeds": "all"}],
+    }
+    out = io.StringIO()
+    app = App.open(
+        settings_from_dict(raw, tmp_path / "config.toml"),
+        clock=clock,
+        adapters={"console": ConsoleAdapter(out, "never")},
+    )
+    try:
+        await told_in_the_morning(app, tmp_path, clock)
+        start = len(out.getvalue())
+        [outcome] = await poll_and_digest(app)
+    finally:
+        await app.close()
+    assert outcome.updates == 1
+    later = out.getvalue()[start:]
+    assert "Developing\n· **Harbor Point bridge closed after cargo ship strikes support** · New: " in later
+    assert "Update · 3 more outlets: Harbor Ledger, Lakeside Courier, Metro Times" in later
+    assert sum(s in later for s in NEW_SENTENCES) == 2 and not any(s in later for s in OLD_SENTENCES)
+
+
+def hostile_update() -> DigestUpdate:
+    return DigestUpdate(
+        story_id=1,
+        position=2,
+        title="<!channel> @everyone *bold* [x](https://evil.example)",
+        url=None,
+        sentences=("Ping <@U123> and <!here> @here now.",),
+        facts=("<!channel>",),
+        outlets=("<@U1> Wire",),
+        reply_to=PostedMessage("1700000000.000100", "1700000000.000100"),
+        sources=(("<@U1> Wire", "javascript:alert(1)"),),
+    )
+
+
+def test_feed_text_in_a_follow_up_cannot_ping_or_break_out_on_slack() -> None:
+    update = hostile_update()
+    message = slack_render.update_message(update)
+    flat = json.dumps(message)
+    assert "<!channel>" not in flat and "<!here>" not in flat and "<@U" not in flat and "javascript:" not in flat
+    digest = Digest(1, ChannelRef("slack", "C1"), "News", MORNING, (), updates=(update,))
+    parent = slack_render.with_developing(slack_render.parent_message(digest), digest, {2: "https://x.slack.test/p1"})
+    assert "<!channel>" not in json.dumps(parent) and "<https://x.slack.test/p1|earlier thread>" in json.dumps(parent)
+
+
+def test_feed_text_in_a_follow_up_cannot_ping_or_break_out_on_discord() -> None:
+    update = hostile_update()
+    text = discord_render.update_text(update)
+    assert text.startswith(discord_render.UPDATE_MARK)
+    assert "@everyone" not in text and "@here" not in text and "<@U" not in text and "](" not in text
+    assert "javascript:" not in text
+    digest = Digest(1, ChannelRef("discord", "1"), "News", MORNING, (), updates=(update,))
+    section = discord_render.developing_text(digest, {2: "https://discord.com/channels/1/2/3"})
+    assert "@everyone" not in section and "<https://discord.com/channels/1/2/3>" in section

@@ -321,7 +321,7 @@ def developing_text(digest: Digest, links: Mapping[int, str | None]) -> str:
     lines = ["**Developing**"]
     for update in digest.updates:
         title = fit(update.title or "(untitled)", (), 200, bold=False)
-        new = fit(update.what_is_new, (), 300, bold=False)
+        new = fit("New: " + update.what_is_new, (), 300, bold=False)
         where = links.get(update.position)
         lines.append(f"- **{title}** · {new}" + (f" · <{where}>" if where else ""))
     return "\n".join(lines)

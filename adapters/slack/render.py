@@ -244,7 +244,7 @@ def with_developing(message: Message, digest: Digest, links: Mapping[int, str]) 
     lines: list[str] = []
     for update in digest.updates:
         title = f"*{_bold_text(clip_plain(one_line(update.title) or '(untitled)', TITLE_CHARS))}*"
-        new = fit([(one_line(update.what_is_new), False)], 300)
+        new = fit([("New: " + one_line(update.what_is_new), False)], 300)
         where = links.get(update.position)
         earlier = f" · {link(where, 'earlier thread')}" if where else ""
         lines.append(f"{title} · {new}{earlier}")
