@@ -219,9 +219,7 @@ async def test_slack_a_crash_mid_follow_up_resumes_without_repeats(
     assert "resumed" in [o.status for o in outcomes]
     assert len(slack_updates(slack)) == 1  # found in the thread and recorded, not posted again
     assert len([m for m in slack.posted if m.thread_ts is None]) == 2  # nor the parent
-    with again.store.engine.connect():
-        pending = again.store.pending_digests(1)
-    assert pending == []
+    assert again.store.pending_digests(1) == []
 
 
 async def test_settings_updates_off_stops_the_reply_and_the_developing_line(
@@ -294,9 +292,8 @@ async def test_discord_a_lost_answer_to_the_update_is_found_not_resent(
     try:
         await told_in_the_morning(app, tmp_path, morning)
         first_parent = dfake.messages_in(TEXT_ID)[0]
-        dfake.lose(
-            "POST", rf"/channels/{first_parent['id']}/messages", skip=1
-        )  # story 1 went; the update's answer is lost
+        # the update is the first post in the story's thread since: it is stored, its answer lost
+        dfake.lose("POST", rf"/channels/{first_parent['id']}/messages")
         [outcome] = await poll_and_digest(app)
     finally:
         await app.close()
@@ -304,6 +301,44 @@ async def test_discord_a_lost_answer_to_the_update_is_found_not_resent(
     thread_id = int(first_parent["id"])
     assert len(discord_updates(dfake, thread_id)) == 1
     assert len(dfake.find("POST", rf"/channels/{thread_id}/messages")) == 2  # the story, the update once
+    assert dfake.find("GET", rf"/channels/{thread_id}/messages")  # looked for in the story's thread
+
+
+async def test_discord_a_crash_mid_follow_up_resumes_without_repeats(
+    db_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
+) -> None:
+    settings = discord_config(db_url, tmp_path, dfake)
+    app = App.open(settings, clock=morning)
+    task: asyncio.Task[Any] | None = None
+
+    def crash(call: Any, phase: str) -> bool:
+        if phase == "stored" and "Update" in str(call.body) and task is not None:
+            task.cancel()  # the process dies with the update stored on Discord, before it hears back
+            return True
+        return False
+
+    try:
+        await told_in_the_morning(app, tmp_path, morning)
+        await app.poll()
+        dfake.on_post = crash
+        task = asyncio.create_task(app.digest_all())
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        await app.close()
+    dfake.on_post = None
+    thread_id = int(dfake.messages_in(TEXT_ID)[0]["id"])
+    assert len(discord_updates(dfake, thread_id)) == 1
+    morning.advance(minutes=5)
+    again = App.open(settings, clock=morning)
+    try:
+        outcomes = await again.digest_all()
+    finally:
+        await again.close()
+    assert "resumed" in [o.status for o in outcomes]
+    assert len(discord_updates(dfake, thread_id)) == 1  # found in the story's thread, not posted again
+    assert len(dfake.messages_in(TEXT_ID)) == 2  # one parent per digest
+    assert again.store.pending_digests(1) == []
 
 
 # --- detection, pure ----------------------------------------------------------------------------
