@@ -89,9 +89,11 @@ def plan_followups(
     if not told:
         return []
     by_story = store.story_articles([t.story_id for t in told])
+    mine = set(store.subscribed_feed_ids(sub.id))
     found: list[tuple[tuple[bool, int, int], int, dict[str, object]]] = []
     for t in told:
         known, new = followups.split_known_new(by_story.get(t.story_id, []), t.told_at)
+        new = [a for a in new if a.feed_id in mine]  # news of the channel's own feeds, not other channels'
         update = followups.detect(t.story_id, known, new, earlier=t.earlier, follows=sub.follows)
         if update is None:
             continue

@@ -404,6 +404,39 @@ async def test_the_console_shows_the_developing_section_and_the_reply(db_url: st
     assert sum(s in later for s in NEW_SENTENCES) == 2 and not any(s in later for s in OLD_SENTENCES)
 
 
+async def test_reports_from_feeds_the_channel_does_not_follow_are_not_its_follow_ups(
+    db_url: str, tmp_path: Path
+) -> None:
+    clock = FixedClock(MORNING)
+    first, second = (str(p) for p in ff.feed_paths(tmp_path)[:2])
+    raw: dict[str, Any] = {
+        "bot": {"database": db_url, "timezone": "UTC"},
+        "console": {"color": "never"},
+        "fetch": {"allow_local_files": True},
+        "feeds": ff.feed_config(tmp_path),
+        "subscriptions": [
+            {"channel": "console:#news", "feeds": [first, second]},
+            {"channel": "console:#all", "feeds": "all"},
+        ],
+    }
+    out = io.StringIO()
+    adapter = ConsoleAdapter(out, "never")
+    app = App.open(settings_from_dict(raw, tmp_path / "config.toml"), clock=clock, adapters={"console": adapter})
+    try:
+        ff.write_first(tmp_path, clock.now())
+        await poll_and_digest(app)
+        clock.advance(hours=6)
+        ff.write_later(tmp_path, clock.now())
+        start = len(out.getvalue())
+        outcomes = await poll_and_digest(app)
+    finally:
+        await app.close()
+    assert [o.updates for o in outcomes] == [1, 1]
+    later = out.getvalue()[start:]
+    assert "Update · 1 more outlet: Harbor Ledger" in later  # #news follows only Pacific Wire and Harbor Ledger
+    assert "Update · 3 more outlets: Harbor Ledger, Lakeside Courier, Metro Times" in later  # #all follows every feed
+
+
 def hostile_update() -> DigestUpdate:
     return DigestUpdate(
         story_id=1,
