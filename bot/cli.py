@@ -227,7 +227,10 @@ async def _digest_once(app: App, args: argparse.Namespace, start_poll: Callable[
         print("no subscriptions: add a [[subscriptions]] entry to the config", file=sys.stderr)
     for o in outcomes:
         if o.status in ("posted", "resumed"):
-            print(f"{o.channel}: {o.status} {o.stories} {'story' if o.stories == 1 else 'stories'}", file=sys.stderr)
+            also = f", {o.updates} follow-up{'' if o.updates == 1 else 's'}" if o.updates else ""
+            print(
+                f"{o.channel}: {o.status} {o.stories} {'story' if o.stories == 1 else 'stories'}{also}", file=sys.stderr
+            )
         else:
             print(f"{o.channel}: {o.message}", file=sys.stderr)
     if all_failed:

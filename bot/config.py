@@ -54,6 +54,7 @@ class DigestSettings:
     grace_minutes: int = 360  # a digest missed while down is still posted this long after its time
     prefer_sources: tuple[str, ...] = ()  # feed names whose article represents a story when they carry it
     entities: str = "heuristic"  # heuristic | spacy (the spacy extra and its model)
+    updates: bool = True  # follow up told stories that moved (a channel's `settings updates` overrides)
 
 
 @dataclass(frozen=True)
@@ -346,6 +347,7 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
             "grace_minutes",
             "prefer_sources",
             "entities",
+            "updates",
         },
     )
     digest = DigestSettings(
@@ -359,6 +361,7 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
         grace_minutes=_non_negative(d, "grace_minutes", DigestSettings.grace_minutes, 24 * 60),
         prefer_sources=_strings(d, "prefer_sources"),
         entities=d.choice("entities", ("heuristic", "spacy"), DigestSettings.entities),
+        updates=d.get("updates", bool, DigestSettings.updates),
     )
 
     if digest.entities == "spacy":

@@ -26,6 +26,7 @@ SETTINGS = {
     "no_news_line",
     "config_digest",
     "from_config",
+    "updates",
 }
 
 
@@ -208,4 +209,5 @@ def _subscription_row(r: Any) -> SubscriptionRow:
         no_news_line=r.no_news_line,
         config_digest=r.config_digest,
         created_at=r.created_at,
+        updates=r.updates,
     )
