@@ -12,11 +12,12 @@ Only the fallback `text` is mrkdwn, escaped (&, <, > -> entities). Block Kit's l
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from bot.models import Digest, DigestStory, Reply, SearchResult, Span
+from bot.models import Digest, DigestStory, DigestUpdate, Reply, SearchResult, Span
 from bot.text_safety import safe_chars, safe_line, safe_piece
 
 MAX_BLOCKS = 50
@@ -233,3 +234,52 @@ def reply_message(reply: Reply) -> Message:
     if len(blocks) > MAX_BLOCKS:
         blocks = [*blocks[: MAX_BLOCKS - 1], context("(the rest was cut: Slack shows at most 50 blocks)")]
     return {"text": _fallback("\n".join(safe_chars(x) for x in lines[:3])), "blocks": blocks}
+
+
+# --- follow-ups ("Developing") -------------------------------------------------------------------
+
+
+def _update_sources(update: DigestUpdate) -> list[Element]:
+    seen: dict[str, str | None] = {}
+    for source, url in update.sources:
+        seen.setdefault(one_line(source), url)
+    elements: list[Element] = []
+    for i, (source, url) in enumerate(seen.items()):
+        elements += ([text_element(" · ")] if i else []) + [link_element(url, source)]
+    return elements
+
+
+def update_message(update: DigestUpdate) -> Message:
+    """A follow-up as a reply in the story's earlier thread: what is new, in its own words, and its sources."""
+    heading = clip_plain(one_line(update.heading), TITLE_CHARS)
+    body = fit(pieces_of(" ".join(update.sentences)), SECTION_CHARS - len(heading) - 1)
+    blocks = [rich([text_element(heading, bold=True)], body) if body else rich([text_element(heading, bold=True)])]
+    sources = _update_sources(update)
+    if sources and _length(sources) <= CONTEXT_CHARS:
+        blocks.append(rich(sources))
+    fallback = f"{update.heading}: {' '.join(update.sentences)}"
+    return {"text": _fallback(one_line(fallback)), "blocks": blocks}
+
+
+def with_developing(message: Message, digest: Digest, links: Mapping[int, str]) -> Message:
+    """The parent message with a short "Developing" section: per follow-up its headline, what is new
+    in one line and a link to the earlier thread (`links`: permalink by the update's position)."""
+    if not digest.updates:
+        return message
+    lines: list[list[Element]] = []
+    for update in digest.updates:
+        title = clip_plain(one_line(update.title) or "(untitled)", TITLE_CHARS)
+        line = [text_element(title, bold=True), text_element(" · "), *fit(pieces_of("New: " + update.what_is_new), 300)]
+        where = links.get(update.position)
+        if where:
+            line += [text_element(" · "), link_element(where, "earlier thread")]
+        lines.append(line)
+    kept: list[list[Element]] = []
+    for line in lines:  # whole lines only
+        if sum(_length(k) + 1 for k in kept) + _length(line) > SECTION_CHARS:
+            break
+        kept.append(line)
+    blocks = [*message["blocks"], {"type": "header", "text": plain("Developing")}, rich(*(kept or lines[:1]))]
+    heads = "; ".join(one_line(u.title) for u in digest.updates)
+    fallback = f"{message['text']} · Developing: {escape(clip_plain(heads, 500))}"
+    return {"text": fallback, "blocks": blocks[:MAX_BLOCKS]}

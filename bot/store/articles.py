@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.errors import StorageConflict
 from bot.store.rows import StoredArticle, new_id
 from bot.store.schema import (
     articles,
@@ -68,6 +69,20 @@ class ArticleQueries:
         """
         if not batch:
             return 0
+        try:
+            return self._add_articles(batch, assign, added, now, settle)
+        except sa.exc.IntegrityError:
+            # two pollers of one feed (poll --all, digest --once) both found these items new
+            raise StorageConflict("another process stored some of these articles at the same moment") from None
+
+    def _add_articles(
+        self,
+        batch: Sequence[tuple[dict[str, Any], T]],
+        assign: Callable[[T], int | None],
+        added: Callable[[int, T], None],
+        now: datetime,
+        settle: Settle | None,
+    ) -> int:
         with self.engine.begin() as conn:
             # Stories are decided one article at a time (a later article may join a story an earlier
             # one started); the articles then go in as one executemany (row by row on SQLite, where
