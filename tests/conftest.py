@@ -134,3 +134,16 @@ async def poll_and_digest(settings: Settings, clock: FixedClock, **open_args: An
         return await app.digest_all()
     finally:
         await app.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How long the kill sweeps' reruns took (tests/test_kill_sweep.py): a figure for the notes, never asserted."""
+    import sys
+
+    sweep = sys.modules.get("tests.test_kill_sweep")
+    times = sorted(getattr(sweep, "RERUN_SECONDS", []))
+    if times:
+        median, worst = times[len(times) // 2], times[-1]
+        terminalreporter.write_line(
+            f"kill sweep: {len(times)} reruns after kill -9, median {median:.2f} s, max {worst:.2f} s"
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
@@ -27,18 +27,7 @@ from tests.slack_fake import FakeSlack
 POSTS = {"parent": 1, "first": 2, "middle": 6, "last": 11}
 PHASES = ["received", "stored", "answered"]
 MOMENTS = [(post, phase) for post in POSTS for phase in PHASES]
-RERUN_SECONDS: list[float] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_rerun_times(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Prints how long the reruns took: a figure for the notes, never asserted."""
-    yield
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if RERUN_SECONDS and reporter is not None:
-        times = sorted(RERUN_SECONDS)
-        median, worst = times[len(times) // 2], times[-1]
-        reporter.write_line(f"kill sweep: {len(times)} reruns after kill -9, median {median:.2f} s, max {worst:.2f} s")
+RERUN_SECONDS: list[float] = []  # printed by conftest.pytest_terminal_summary: a figure, never asserted
 
 
 @pytest.fixture
