@@ -25,14 +25,23 @@ def settle_backlog(store: Store, sub: SubscriptionRow, settings: DigestSettings,
     Returns how many stories were set aside. A feed that has not been fetched successfully yet
     stays unsettled, so its first items are judged by the same rule when they arrive.
     """
+    unsettled = store.feeds(store.unsettled_feeds(sub.id))
+    if not unsettled:
+        return 0
+    # a story the channel gets anyway (from a feed it already follows, or among the newest few of
+    # another new feed) is never set aside because an overlapping feed lists it among its old items
+    settled_before = [f for f in store.subscribed_feed_ids(sub.id) if f not in {u.id for u in unsettled}]
+    kept = {c[0] for c in store.undigested_stories(sub.id, feed_ids=settled_before)} if settled_before else set()
     settled: list[int] = []
-    skipped: list[int] = []
-    for feed in store.feeds(store.unsettled_feeds(sub.id)):
+    older: list[int] = []
+    for feed in unsettled:
         stories = sorted(store.undigested_stories(sub.id, feed.id), key=lambda c: (-c[2].timestamp(), -c[0]))
         if not stories and feed.last_status not in (200, 304):
             continue
         settled.append(feed.id)
-        skipped += [c[0] for c in stories[settings.first_items :] if c[0] not in skipped]
+        kept.update(c[0] for c in stories[: settings.first_items])
+        older += [c[0] for c in stories[settings.first_items :]]
+    skipped = [sid for sid in dict.fromkeys(older) if sid not in kept]
     if settled:
         store.settle_backlog(sub.id, settled, skipped, slot, now)
     return len(skipped)
