@@ -64,8 +64,9 @@ class ConsoleAdapter:
         out.append(INDENT)
         out.append(f"{position}. ", style="dim")
         self._highlighted(out, story.title.strip(), story.title_highlights, "bold")
-        out.append("\n" + INDENT)
-        self._highlighted(out, story.summary, story.highlights, "")
+        if story.summary.strip():  # an item with no text of its own gets no summary line
+            out.append("\n" + INDENT)
+            self._highlighted(out, story.summary, story.highlights, "")
         out.append("\n" + INDENT)
         out.append(_one_line(story.source), style="green")
         if story.url:

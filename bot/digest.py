@@ -6,6 +6,7 @@ bot.delivery posts it. No markup here: adapters render the views.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -107,7 +108,7 @@ def story_view(
 ) -> DigestStory:
     """How one story reads: its most complete article, at most `sentences` long, highlighted, with its other sources."""
     rep = representative(articles, settings.prefer_sources)
-    summary = " ".join(rep.summary[: sentences or settings.summary_sentences]) or rep.title
+    summary = summary_text(rep, sentences or settings.summary_sentences)
     ranked = merged_entities(articles)
     keys, spans = highlight(summary, ranked, limit=settings.key_entities)
     # the headline shows the same key entities, never others
@@ -125,6 +126,17 @@ def story_view(
         published=rep.published_at,
         title_highlights=tuple(title_spans),
     )
+
+
+def summary_text(article: StoredArticle, sentences: int) -> str:
+    """The article's first `sentences` summary sentences; nothing when it has none, rather than its
+    headline again (the headline is shown above it already)."""
+    text = " ".join(article.summary[:sentences])
+    return "" if _words(text) <= _words(article.title) else text
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[^\W_]+", text.casefold())}
 
 
 def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: DigestSettings) -> Digest:
