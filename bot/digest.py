@@ -15,6 +15,7 @@ from bot.clustering import representative
 from bot.config import DigestSettings
 from bot.models import Digest, DigestStory, KeyEntity
 from bot.nlp.highlight import highlight
+from bot.ranking import rank
 from bot.store.store import DigestRow, Store, StoredArticle, SubscriptionRow
 
 STORY_MAX_AGE = timedelta(days=7)
@@ -23,6 +24,8 @@ STORY_MAX_AGE = timedelta(days=7)
 def settle_backlog(store: Store, sub: SubscriptionRow, settings: DigestSettings, slot: datetime, now: datetime) -> int:
     """For feeds newly followed by the channel, count all but the newest few items as seen.
 
+    The newest few are counted among the stories the channel does not get anyway (from a feed it
+    already follows, or a new feed before this one); a story any of them brings is never set aside.
     Returns how many stories were set aside. A feed that has not been fetched successfully yet
     stays unsettled, so its first items are judged by the same rule when they arrive.
     """
@@ -40,8 +43,11 @@ def settle_backlog(store: Store, sub: SubscriptionRow, settings: DigestSettings,
         if not stories and feed.last_status not in (200, 304):
             continue
         settled.append(feed.id)
-        kept.update(c[0] for c in stories[: settings.first_items])
-        older += [c[0] for c in stories[settings.first_items :]]
+        # its newest few stories the channel does not get from another feed: a feed that shares
+        # much with another (a publisher's section feeds) still brings news of its own
+        own = [c[0] for c in stories if c[0] not in kept]
+        kept.update(own[: settings.first_items])
+        older += own[settings.first_items :]
     skipped = [sid for sid in dict.fromkeys(older) if sid not in kept]
     if settled:
         store.settle_backlog(sub.id, settled, skipped, slot, now)
@@ -72,16 +78,16 @@ def plan_digest(
     candidates = store.undigested_stories(
         sub.id, since=now - max(STORY_MAX_AGE, timedelta(hours=settings.cluster_hours))
     )
+    by_story = store.story_articles([c[0] for c in candidates])
     followed: set[int] = set()
     if sub.follows:
-        by_story = store.story_articles([c[0] for c in candidates])
         followed = {sid for sid, arts in by_story.items() if matches_follow(arts, sub.follows)}
         if sub.follow_only:
             candidates = [c for c in candidates if c[0] in followed]
-    # followed topics first, then stories many outlets carry, then the newest
-    candidates.sort(key=lambda c: (c[0] not in followed, -c[1], -c[2].timestamp(), -c[0]))
+    # followed topics first, then stories with words to show, many outlets, dated, the newest
+    ranked = rank(candidates, by_story, followed)
     cap = sub.max_stories or settings.max_stories
-    return store.create_digest(sub.id, scheduled_for, settings.title, [c[0] for c in candidates[:cap]], now, kind=kind)
+    return store.create_digest(sub.id, scheduled_for, settings.title, ranked[:cap], now, kind=kind)
 
 
 def merged_entities(articles: Sequence[StoredArticle]) -> list[KeyEntity]:
