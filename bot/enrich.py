@@ -17,6 +17,7 @@ from bot.models import FeedItem
 from bot.nlp.condense import condense
 from bot.nlp.entities import Extractor, get_extractor, rank_entities
 from bot.nlp.fingerprint import content_hash, sketch
+from bot.nlp.language import is_english
 from bot.nlp.storyvec import StoryFeatures, story_features
 
 
@@ -38,8 +39,10 @@ def enrich(item: FeedItem, settings: DigestSettings) -> Enriched:
     summary = condense(
         item.title, item.text, max_sentences=settings.summary_sentences, max_chars=settings.summary_chars
     )
-    # keep a few more than are ever highlighted, so a story can merge its articles' lists
-    ranked = rank_entities(item.title, item.text, extract=_extractor(settings.entities))[:20]
+    # keep a few more than are ever highlighted, so a story can merge its articles' lists; the
+    # extractors (rules and the spaCy model) are made for English: elsewhere they bold common nouns
+    english = is_english(item.title, item.text)
+    ranked = rank_entities(item.title, item.text, extract=_extractor(settings.entities))[:20] if english else []
     return Enriched(
         summary=summary,
         entities=[asdict(e) | {"aliases": list(e.aliases)} for e in ranked],

@@ -64,36 +64,26 @@ def condense(title: str, text: str, *, max_sentences: int = 3, max_chars: int = 
         chosen = _fit(sentences, order + eligible[len(head) :], 1, max_chars, window=len(eligible))
     else:
         chosen = _fit(sentences, eligible, max_sentences, max_chars, window=max_sentences + _LEAD_WINDOW)
-    return [sentences[i] for i in _with_antecedents(sentences, chosen, max_sentences, max_chars)]
-
-
-def _with_antecedents(sentences: list[str], chosen: list[int], max_sentences: int, max_chars: int) -> list[int]:
-    """Keep a sentence that opens with a pronoun next to the sentence before it: the previous
-    sentence joins when the budget allows (a lone pronoun sentence may bring it as one extra),
-    else the pronoun sentence goes, unless it is all there is."""
-    picked = set(chosen)
-    for i in sorted(chosen):
-        if i == 0 or i - 1 in picked or not _POINTS_BACK.match(sentences[i]):
-            continue
-        used = sum(len(sentences[j]) + 1 for j in picked) - 1
-        room = len(picked) < max_sentences or len(picked) == 1
-        if room and used + 1 + len(sentences[i - 1]) <= max_chars:
-            picked.add(i - 1)
-        elif len(picked) > 1:
-            picked.discard(i)
-    return sorted(picked)
+    return [sentences[i] for i in sorted(chosen)]
 
 
 def _fit(sentences: list[str], order: list[int], max_sentences: int, max_chars: int, *, window: int) -> list[int]:
-    """Greedily take sentences in `order` while the joined length stays within `max_chars`."""
+    """Greedily take sentences in `order` while the joined length stays within `max_chars`.
+
+    A sentence that opens with a pronoun ("She was later named as ...") comes with the sentence
+    before it, or not at all: both must fit, in count and in length."""
     chosen: list[int] = []
     used = -1  # joining adds one space per sentence after the first
     for i in order[:window]:
         if len(chosen) >= max_sentences:
             break
-        if used + 1 + len(sentences[i]) <= max_chars:
-            chosen.append(i)
-            used += 1 + len(sentences[i])
+        if i in chosen:
+            continue
+        unit = [i - 1, i] if i > 0 and i - 1 not in chosen and _POINTS_BACK.match(sentences[i]) else [i]
+        cost = sum(1 + len(sentences[j]) for j in unit)
+        if len(chosen) + len(unit) <= max_sentences and used + cost <= max_chars:
+            chosen += unit
+            used += cost
     if not chosen:
         fits = [i for i in order if len(sentences[i]) <= max_chars]
         chosen = [fits[0] if fits else order[0]]
