@@ -14,10 +14,10 @@ from typing import Any
 
 from bot.config import DigestSettings
 from bot.models import FeedItem
+from bot.nlp.bold_gate import highlightable
 from bot.nlp.condense import condense
 from bot.nlp.entities import Extractor, get_extractor, rank_entities
 from bot.nlp.fingerprint import content_hash, sketch
-from bot.nlp.language import is_english
 from bot.nlp.storyvec import StoryFeatures, story_features
 
 
@@ -41,8 +41,8 @@ def enrich(item: FeedItem, settings: DigestSettings) -> Enriched:
     )
     # keep a few more than are ever highlighted, so a story can merge its articles' lists; the
     # extractors (rules and the spaCy model) are made for English: elsewhere they bold common nouns
-    english = is_english(item.title, item.text)
-    ranked = rank_entities(item.title, item.text, extract=_extractor(settings.entities))[:20] if english else []
+    extract = _extractor(settings.entities)
+    ranked = highlightable(item.title, item.text, lambda: rank_entities(item.title, item.text, extract=extract))[:20]
     return Enriched(
         summary=summary,
         entities=[asdict(e) | {"aliases": list(e.aliases)} for e in ranked],

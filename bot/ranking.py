@@ -1,5 +1,7 @@
-"""How a digest orders a channel's new stories: followed topics first, then coverage, then recency;
-stories with no words to show go last or not at all. Pure functions over stored articles.
+"""How a digest orders a channel's new stories: followed topics first, then stories with a headline
+and a summary, then coverage, then recency. A story with only a headline (an empty body) or only a
+summary (a file-name title) follows those; one with neither is left out. Pure functions over
+stored articles.
 
 An undated item is dated by when it was first seen, once: a story's undated articles count by
 their earliest sighting, so an item a feed keeps listing (or lists again under a new GUID) does
@@ -30,10 +32,11 @@ def title_has_words(title: str) -> bool:
 
 
 def shows_words(articles: Sequence[StoredArticle]) -> int:
-    """2 when a headline says something, 1 when only a summary does, 0 when neither (not worth posting)."""
-    if any(title_has_words(a.title) for a in articles):
-        return 2
-    return 1 if any(_WORD.search(" ".join(a.summary)) for a in articles) else 0
+    """2 when a headline and a summary say something, 1 when only one of them does (a file-name
+    title, an empty body), 0 when neither does (not worth posting)."""
+    headline = any(title_has_words(a.title) for a in articles)
+    summary = any(_WORD.search(" ".join(a.summary)) for a in articles)
+    return int(headline) + int(summary)
 
 
 def story_time(articles: Sequence[StoredArticle]) -> tuple[bool, datetime]:
@@ -49,8 +52,9 @@ def rank(
     by_story: dict[int, list[StoredArticle]],
     followed: set[int],
 ) -> list[int]:
-    """Story ids best first: followed topics, then stories with a headline worth reading, then
-    stories many outlets carry, then dated before undated, then the newest; wordless ones dropped."""
+    """Story ids best first: followed topics, then stories with both a headline and a summary worth
+    reading, then stories many outlets carry, then dated before undated, then the newest; wordless
+    ones dropped."""
     keyed = []
     for story_id, sources, latest in candidates:
         articles = by_story.get(story_id) or []

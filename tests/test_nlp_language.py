@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from bot.config import DigestSettings
 from bot.enrich import enrich
-from bot.models import FeedItem
+from bot.models import FeedItem, KeyEntity
+from bot.nlp.bold_gate import highlightable
 from bot.nlp.language import detect, is_english
 
 GERMAN = (
@@ -52,3 +53,20 @@ def test_entities_are_extracted_for_english_articles_only() -> None:
     assert enrich(item("Novo plano para a educação", PORTUGUESE), settings).entities == []
     # the summary is still made
     assert enrich(item("Neuer Haushaltsentwurf", GERMAN), settings).summary
+
+
+def test_only_names_the_text_writes_as_names_are_bolded() -> None:
+    text = (
+        "It's an old adage about chance: Give a million monkeys a million typewriters. "
+        "Film producer Surinder Kapoor said the Angie's List filing would list the firm on the Nasdaq. "
+        "The app runs on the iPod Touch, and Kapoor said Nasdaq traders liked it. NASA agreed."
+    )
+    ranked = [
+        KeyEntity(name, "ORG", 1.0)
+        for name in ("Give", "Film", "List", "Touch", "Surinder Kapoor", "Kapoor", "Nasdaq", "NASA")
+    ]
+    kept = [e.text for e in highlightable("Monkeys and typewriters", text, lambda: ranked)]
+    assert kept == ["Surinder Kapoor", "Kapoor", "Nasdaq", "NASA"]
+    ran = []
+    assert highlightable("Neuer Haushaltsentwurf", GERMAN, lambda: ran.append(1) or ranked) == []
+    assert ran == []  # the English extractor does not even run on a German article

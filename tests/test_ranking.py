@@ -36,8 +36,9 @@ def test_file_names_links_and_empty_titles_have_no_words() -> None:
         assert title_has_words(title), title
 
 
-def test_a_story_shows_words_through_its_headline_or_its_summary() -> None:
-    assert shows_words([article(1, "Harbor bridge reopens")]) == 2
+def test_a_story_shows_words_through_its_headline_and_its_summary() -> None:
+    assert shows_words([article(1, "Harbor bridge reopens", summary=("The bridge reopened on Friday.",))]) == 2
+    assert shows_words([article(1, "Harbor bridge reopens")]) == 1  # an empty body
     assert shows_words([article(1, "IMG_1234.jpg", summary=("A crowd at the harbour on Friday.",))]) == 1
     assert shows_words([article(1, "IMG_1234.jpg")]) == 0
 
@@ -50,17 +51,19 @@ def test_undated_stories_count_by_their_first_sighting_not_the_latest() -> None:
 
 
 def test_order_followed_then_words_then_coverage_then_dated_then_newest() -> None:
+    said = ("Something happened on Friday.",)
     stories = {
-        1: [article(1, "Old dated story", published=NOW - timedelta(days=2))],
-        2: [article(2, "Fresh dated story", published=NOW - timedelta(hours=1))],
-        3: [article(3, "Undated item seen just now", seen=NOW)],  # looks newest, but its age is unknown
+        1: [article(1, "Old dated story", published=NOW - timedelta(days=2), summary=said)],
+        2: [article(2, "Fresh dated story", published=NOW - timedelta(hours=1), summary=said)],
+        3: [article(3, "Undated item seen just now", seen=NOW, summary=said)],  # looks newest; its age is unknown
         4: [article(4, "IMG_1234.jpg")],  # nothing to show: left out
-        5: [article(5, "IMG_0042.png", summary=("The mayor opened the new library.",))],  # last
-        6: [article(6, "Story many outlets carry", published=NOW - timedelta(days=1))],
-        7: [article(7, "A followed topic", published=NOW - timedelta(days=5))],
+        5: [article(5, "IMG_0042.png", summary=("The mayor opened the new library.",))],  # after those with both
+        6: [article(6, "Story many outlets carry", published=NOW - timedelta(days=1), summary=said)],
+        7: [article(7, "A followed topic", published=NOW - timedelta(days=5), summary=said)],
+        8: [article(8, "Headline and nothing else", published=NOW)],  # an empty body: with 5
     }
     candidates = [(sid, 3 if sid == 6 else 1, NOW) for sid in stories]
-    assert rank(candidates, stories, followed={7}) == [7, 6, 2, 1, 3, 5]
+    assert rank(candidates, stories, followed={7}) == [7, 6, 2, 1, 3, 8, 5]
 
 
 def test_without_articles_a_story_keeps_the_stored_figures() -> None:

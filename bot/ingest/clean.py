@@ -291,6 +291,9 @@ _LINE_PATTERNS = [
     r"need to hire a really great programmer\?.{0,200}",
     # live-blog filler
     r"(?:updated at |posted at )?\d{1,2}[.:]\d{2}\s*(?:am|pm)?\s*(?:gmt|bst|utc|cet|cest|et|est|edt|pt|pst|pdt)?",
+    r".{1,150}\s[–—-]\s*live!?",  # a link to another live blog: "Transfer deadline day – live!"
+    r"(?:latest|live) updates? (?:from|on|as)\b[^.!?]{0,120}",
+    r"(?:and )?(?:e-?mail|tweet|message) \w+(?: \w+)? here\.?",
     r"(?:show )?key events(?: only)?|please turn on javascript to use this feature|live(?: updates| feed| blog)?"
     r"|refresh|(?:\d+ )?new updates?|(?:show|load) (?:more|\d+ new) (?:updates|posts|events)",
     # photo captions and credits standing alone
