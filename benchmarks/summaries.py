@@ -2,8 +2,9 @@
 ("..." / "…") or still hold a boilerplate line, over every item of ../shared/data/feeds/realworld.
 
 Each item goes through the bot's own parse -> enrich path, and its summary is rendered the way a
-digest shows it (through `bot.digest.story_view`). Run it from a checkout to measure that
-checkout's code, e.g. before and after a change (a snapshot of main: `git archive main | tar -x -C /tmp/main`):
+digest shows it (through `bot.digest.story_view`); "no own text" counts the items whose feed
+gives nothing beyond the headline. Run it from a checkout to measure that checkout's code, e.g.
+before and after a change (a snapshot of main: `git archive main | tar -x -C /tmp/main`):
 
     python benchmarks/summaries.py [--data ../shared/data] [--examples N]
 """
@@ -34,7 +35,7 @@ NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 # bot's own rules so a rule that misses them shows up.
 BOILERPLATE = re.compile(
     r"submitted by\s+/?u/|\[link\]|\[comments\]|\bappeared first on\b|^advertisement\b|\bclick here\b"
-    r"|\bread more\b|\bcontinue reading\b|\(photo:|\bphoto:|\bgetty images\b|\bcomments?\s*\(\d+\)",
+    r"|(?:^|[.!?]\s+)(?:read more|continue reading)\b|\(photo:|\bphoto:|\bgetty images\b|\bcomments?\s*\(\d+\)",
     re.IGNORECASE | re.MULTILINE,
 )
 _CUT = re.compile(r"(?:\.\.\.|…)[\"'”’)\]]*\s*$")
@@ -72,7 +73,7 @@ def main() -> int:
     args = parser.parse_args()
     folder = args.data / "feeds" / "realworld"
     settings = DigestSettings()
-    counts = {"items": 0, "empty": 0, "repeats title": 0, "ends in ...": 0, "boilerplate": 0}
+    counts = {"items": 0, "no own text": 0, "empty": 0, "repeats title": 0, "ends in ...": 0, "boilerplate": 0}
     examples: dict[str, list[str]] = {k: [] for k in counts}
     started = time.perf_counter()
     with (folder / "MANIFEST.csv").open(newline="", encoding="utf-8") as fh:
@@ -86,6 +87,7 @@ def main() -> int:
             counts["items"] += 1
             text = rendered(item, settings)
             found = {
+                "no own text": not item.text.strip() or repeats_title(item.text, item.title),
                 "empty": not text.strip(),
                 "repeats title": repeats_title(text, item.title),
                 "ends in ...": bool(_CUT.search(text)),
