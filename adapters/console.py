@@ -7,6 +7,7 @@ Feed text goes in as rich Text, never as markup, so it cannot restyle the output
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import TextIO
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.models import ChannelRef, Digest, DigestStory, FoundPosts, PostedMessage, Span
+from bot.ports import Taken
 
 INDENT = "  │ "
 _SPACE = re.compile(r"\s+")
@@ -26,20 +28,26 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 class ConsoleAdapter:
     name = "console"
 
-    def __init__(self, stream: TextIO | None = None, color: str = "auto") -> None:
+    def __init__(self, stream: TextIO | None = None, color: str = "auto", width: int | None = None) -> None:
         self.stream = stream or sys.stdout
-        styled = {"always": True, "never": False}.get(color, self.stream.isatty())
+        terminal = self.stream.isatty()
+        styled = {"always": True, "never": False}.get(color, terminal)
         self.styled = styled
+        # https://no-color.org: a set NO_COLOR drops colours (bold stays); color = "always" overrides it
+        no_color = not styled or (color != "always" and os.environ.get("NO_COLOR", "") != "")
         self.console = Console(
             file=self.stream,
             force_terminal=styled,
-            no_color=not styled,
+            no_color=no_color,
             highlight=False,
             soft_wrap=True,
             emoji=False,
             markup=False,
         )
         self._counter = 0
+        # on a terminal, long lines are wrapped here, inside the gutter, not by the terminal at its edge;
+        # piped, each line stays whole (for grep and diff)
+        self.width = width or (self.console.width if terminal else None)
 
     def _ref(self) -> str:
         self._counter += 1
@@ -54,27 +62,40 @@ class ConsoleAdapter:
             line.append(f" · {digest.channel} · {local:%a %d %b %Y} · {count} {'story' if count == 1 else 'stories'}")
         else:
             line.append(f" · {digest.channel} · {local:%a %d %b %Y} · no new stories since the last digest")
-        if digest.top_entities:
-            line.append(" · ")
-            self._bold(line, ", ".join(digest.top_entities), "")
+        for i, entity in enumerate(digest.top_entities):
+            line.append(", " if i else " · ")
+            self._bold(line, entity, "")
         return line
 
     def render_story(self, story: DigestStory, position: int) -> Text:
-        out = Text()
-        out.append(INDENT)
-        out.append(f"{position}. ", style="dim")
-        self._highlighted(out, story.title.strip(), story.title_highlights, "bold")
-        if story.summary.strip():  # an item with no text of its own gets no summary line
-            out.append("\n" + INDENT)
-            self._highlighted(out, story.summary, story.highlights, "")
-        out.append("\n" + INDENT)
-        out.append(_one_line(story.source), style="green")
-        if story.url:
-            out.append(" · ")
-            out.append(story.url, style="blue underline")
+        title = Text()
+        title.append(f"{position}. ", style="dim")
+        self._highlighted(title, story.title.strip(), story.title_highlights, "bold")
+        summary = Text()
+        self._highlighted(summary, story.summary, story.highlights, "")
+        source = Text()
+        source.append(_one_line(story.source), style="green")
+        link = Text(story.url or "", style="blue underline")
+        # a URL cut in two cannot be clicked: one that does not fit after the source gets a line of its own
+        own_line = self.width is not None and len(INDENT) + len(source) + 3 + len(link) > self.width
+        if story.url and not own_line:
+            source.append(" · ")
+            source.append(link)
         if story.also_covered_by:
-            out.append(" · also covered by " + ", ".join(_one_line(s) for s in story.also_covered_by), style="dim")
-        return out
+            source.append(" · also covered by " + ", ".join(_one_line(s) for s in story.also_covered_by), style="dim")
+        parts = [self._in_gutter(title), self._in_gutter(summary), self._in_gutter(source)]
+        if not story.summary.strip():  # an item with no text of its own gets no summary line
+            del parts[1]
+        if story.url and own_line:
+            parts.append(Text(INDENT) + link)
+        return Text("\n").join(parts)
+
+    def _in_gutter(self, text: Text) -> Text:
+        """`text` behind the thread's gutter; wrapped to the width, each wrapped line behind it too."""
+        if self.width is None:
+            return Text(INDENT) + text
+        lines = text.wrap(self.console, max(20, self.width - len(INDENT)))
+        return Text("\n").join(Text(INDENT) + line for line in lines)
 
     def _highlighted(self, out: Text, value: str, spans: tuple[Span, ...], style: str) -> None:
         cursor = 0
@@ -109,7 +130,9 @@ class ConsoleAdapter:
         self.console.print(self.render_story(story, position))
         return PostedMessage(ref=self._ref(), thread_ref=parent.thread_ref)
 
-    async def find_posted(self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None) -> FoundPosts:
+    async def find_posted(
+        self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None, *, taken: Taken | None = None
+    ) -> FoundPosts:
         # what was printed cannot be read back, and a print never loses its answer: only a crash
         # between printing and recording can show a line twice, on the terminal of the crash
         return FoundPosts()

@@ -1,4 +1,4 @@
-"""`newsbot` command line: run, digest --once, poll --once, cmd, inspect, feeds add|list|remove.
+"""`newsbot` command line: run, digest --once, poll --once, cmd, inspect, feeds add|list|remove, health.
 
 Every command takes --config PATH (default ./config.toml, falling back to the
 bundled config.example.toml with a note). Exit codes: 0 done, 1 failed, 2 bad
@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from bot import __version__
 from bot.app import App
 from bot.config import Settings, load_settings, resolve_feed_url
 from bot.errors import ConfigError, FeedError, NewsbotError, UserInputError
-from bot.ingest.parse import parse_feed
 from bot.ingest.poll import format_report
+from bot.ingest.resolve import feed_address, feed_failure, find_feed
+from bot.logs import setup_logging
 from bot.models import ChannelRef, CommandRequest, Reply
 
 DEFAULT_CONFIG = Path("config.toml")
@@ -46,8 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="PATH", help="config file (default: ./config.toml)")
     parser = argparse.ArgumentParser(prog="newsbot", description="News digests for Slack, Discord and the console.")
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="poll feeds and post scheduled digests until stopped")
+    sub.add_parser(
+        "health", parents=[common], help="check that the database opens at the current schema (exit 0 ok, 1 not)"
+    )
     d = sub.add_parser("digest", parents=[common], help="build and post one digest for every subscription now")
     d.add_argument("--once", action="store_true", required=True, help="post once and exit")
     d.add_argument("--no-poll", action="store_true", help="do not poll the feeds first")
@@ -92,11 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(find_config(args.config))
-        logging.basicConfig(
-            level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        setup_logging(settings.log_level, sys.stderr)
         if args.command == "inspect":
             return _inspect(args, settings)
+        if args.command == "health":
+            from bot.health import check
+
+            return check(settings, sys.stdout)
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"newsbot: config error: {exc}", file=sys.stderr)
@@ -201,26 +208,45 @@ def format_reply(reply: Reply) -> str:
 
 
 async def _feeds_add(app: App, args: argparse.Namespace) -> int:
-    try:
-        url = resolve_feed_url(args.url, Path.cwd(), app.settings.fetch.allow_local_files)
-    except ValueError as exc:
-        raise UserInputError(f"cannot add {args.url!r}: {exc}") from None
-    if not args.no_check:
-        result = await app.fetcher.fetch(url)
-        if result.body is None:
-            raise FeedError(url, "the server sent no body to check; add it with --no-check")
-        parsed = parse_feed(result.body, url=result.url, now=app.clock.now(), headers=result.headers)
-        print(f'checked: "{parsed.title or url}" with {len(parsed.items)} items')
-    feed_id = app.store.add_feed(url, app.clock.now(), name=args.name)
-    print(f"feed {feed_id}: {url}")
-    if args.channel:
+    """Add a feed the way chat `subscribe` finds one; on any failure nothing is left behind."""
+    channel = None
+    if args.channel:  # before anything is written: a bad channel must not leave the feed added
         try:
             channel = ChannelRef.parse(args.channel)
         except ValueError as exc:
             raise UserInputError(str(exc)) from None
-        sub_id = app.store.ensure_subscription(channel, app.clock.now())
-        app.store.subscribe(sub_id, [feed_id], app.clock.now())
-        print(f"{channel} now follows it")
+    url = feed_address(args.url, local_files=app.settings.fetch.allow_local_files)
+    if not args.no_check:
+        try:
+            url, parsed = await find_feed(app.fetcher, url, app.clock.now())
+        except FeedError as exc:
+            raise UserInputError(feed_failure(exc)) from None
+        print(f'checked: "{parsed.title or url}" with {len(parsed.items)} items')
+    existing = app.store.find_feed(url)
+    if existing is not None and args.name and existing.from_config and args.name != existing.name:
+        raise UserInputError(
+            f"feed {existing.id} ({url}) is declared in {app.settings.path}; set its name there "
+            "(a name given here would be put back at the next start)"
+        )
+    now = app.clock.now()
+    feed_id = app.store.add_feed(url, now, name=args.name)
+    try:
+        if existing is None:
+            print(f"feed {feed_id}: {url}" + (f' named "{args.name}"' if args.name else ""))
+        elif args.name and args.name != existing.name:
+            print(f'feed {feed_id} was already there: {url}; renamed "{args.name}"')
+        else:
+            print(f"feed {feed_id} was already there: {url}")
+        if channel is not None:
+            sub_id = app.store.ensure_subscription(channel, now)
+            if app.store.subscribe(sub_id, [feed_id], now):
+                print(f"{channel} now follows it")
+            else:
+                print(f"{channel} already follows it")
+    except BaseException:
+        if existing is None:
+            app.store.remove_feed(feed_id)
+        raise
     return 0
 
 

@@ -15,6 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.config import DigestSettings
 from bot.digest import load_digest, plan_digest
@@ -31,6 +32,7 @@ HEARTBEAT_SECONDS = 10.0  # renewals per lease: a slow post (a rate-limit wait) 
 RETRY_SOON = timedelta(minutes=2)  # the platform may recover (rate limit, outage)
 RETRY_LATER = timedelta(hours=1)  # someone has to fix something (bot removed from the channel, bad token)
 LOST_ANSWERS = 3  # posts of one message whose answer was lost (each followed by a look) before giving up
+LOOK_DELAY_SECONDS = 2.0  # after a lost answer, give the platform a moment to finish storing before looking
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ class _Poster:
         self.store, self.adapter, self.row, self.digest = store, adapter, row, digest
         self.clock, self.owner, self.beat = clock, owner, beat
         self.known = {p: PostedMessage(ref, thread) for p, (ref, thread) in row.posted.items()}
+        self.lost: set[int] = set()  # positions whose answer was lost in this run: in doubt for good
 
     def record(self, position: int, msg: PostedMessage) -> None:
         if not self.store.record_posted(self.row.id, position, msg.ref, msg.thread_ref, self.clock.now()):
@@ -104,7 +107,9 @@ class _Poster:
     async def look(self) -> FoundPosts:
         """What the platform shows of this digest; a PostError says it could not be read."""
         try:
-            found = await self.adapter.find_posted(self.digest.channel, self.digest, self.known.get(0))
+            found = await self.adapter.find_posted(
+                self.digest.channel, self.digest, self.known.get(0), taken=self.store.message_recorded
+            )
         except PostError as exc:
             raise PostError(
                 f"could not check what the channel already shows of this digest ({exc}); nothing is sent "
@@ -113,7 +118,7 @@ class _Poster:
             ) from None
         parent = found.parent
         if parent is not None and 0 not in self.known and self.store.message_recorded(parent.ref):
-            parent = None  # another digest's parent that merely looks like ours
+            parent = None  # another digest's parent that merely looks like ours (an adapter that ignored `taken`)
         return FoundPosts(parent, found.stories)
 
     async def reconcile(self) -> None:
@@ -142,14 +147,19 @@ class _Poster:
                 return await post()
             except PostError as exc:
                 if not exc.unknown:
-                    self.store.clear_doubt(self.row.id, position)  # refused: certainly not posted
+                    if position not in self.lost:
+                        # refused: certainly not posted (unless an earlier try of this run lost its answer
+                        # and the platform stored it after our look, so the next run must look again)
+                        self.store.clear_doubt(self.row.id, position)
                     raise
+                self.lost.add(position)
                 log.warning(
                     "digest %s: the answer to posting %s was lost (%s); looking before posting again",
                     self.row.id,
                     what,
                     exc,
                 )
+            await asyncio.sleep(LOOK_DELAY_SECONDS)
             found = await self.look()
             msg = found.parent if position == 0 else found.stories.get(position)
             if msg is not None:
@@ -176,7 +186,7 @@ async def deliver(
         await poster.reconcile()
     parent = poster.known.get(0)
     if parent is None:
-        parent = await poster.send(0, lambda: adapter.post_parent(digest.channel, digest), "the digest's parent")
+        parent = await poster.send(0, partial(adapter.post_parent, digest.channel, digest), "the digest's parent")
         poster.record(0, parent)
     views = {view.story_id: view for view in digest.stories}
     posted = 0
@@ -188,11 +198,8 @@ async def deliver(
             store.record_posted(row.id, position, "skipped: its articles are gone", None, clock.now())
             continue
         try:
-            msg = await poster.send(
-                position,
-                lambda p=parent, v=view, n=position: adapter.post_story(digest.channel, digest, p, v, n),  # type: ignore[misc]
-                f"story {position}",
-            )
+            post = partial(adapter.post_story, digest.channel, digest, parent, view, position)
+            msg = await poster.send(position, post, f"story {position}")
         except PostError as exc:
             if exc.retryable:
                 raise

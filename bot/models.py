@@ -6,6 +6,7 @@ properties: the core builds them, adapters only read and render them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -130,7 +131,7 @@ class FoundPosts:
     """What a platform already shows of one digest: its parent, and its stories by position."""
 
     parent: PostedMessage | None = None
-    stories: dict[int, PostedMessage] = field(default_factory=dict)
+    stories: Mapping[int, PostedMessage] = field(default_factory=dict)
 
 
 @dataclass

@@ -14,6 +14,8 @@ from typing import Protocol, runtime_checkable
 from bot.models import ChannelRef, CommandRequest, Digest, DigestStory, FoundPosts, PostedMessage, Reply
 
 CommandHandler = Callable[[CommandRequest], Awaitable[Reply]]
+# is this platform message recorded by some digest already? (it cannot be another digest's lost parent)
+Taken = Callable[[str], bool]
 
 
 class Clock(Protocol):
@@ -49,9 +51,12 @@ class ChatAdapter(Protocol):
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
     ) -> PostedMessage: ...
 
-    async def find_posted(self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None) -> FoundPosts:
+    async def find_posted(
+        self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None, *, taken: Taken | None = None
+    ) -> FoundPosts:
         """What the platform already shows of this digest: the parent (looked for in the channel when
-        `parent` is None) and the stories in its thread. Raise PostError when it cannot be read."""
+        `parent` is None, passing over messages `taken` says are recorded) and the stories in its
+        thread. Raise PostError when it cannot be read."""
         ...
 
 

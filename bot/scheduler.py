@@ -164,6 +164,16 @@ class Scheduler:
     def job_ids(self) -> list[str]:
         return sorted(job.id for job in self.aps.get_jobs())
 
+    def next_digests(self) -> dict[int, datetime]:
+        """Each scheduled subscription's next digest time (UTC), once the scheduler has started."""
+        nexts: dict[int, datetime] = {}
+        for job in self.aps.get_jobs():
+            when = getattr(job, "next_run_time", None)
+            if job.id.startswith("digest:") and when is not None:
+                sub_id = int(job.id.split(":")[1])
+                nexts[sub_id] = min(when, nexts.get(sub_id, when))
+        return nexts
+
     async def poll_once(self) -> None:
         """The minute job: due feeds, pending digests, and schedules changed by another process."""
         if _schedules(self.app.store.subscriptions()) != self._schedules:
@@ -200,6 +210,25 @@ def _schedules(subs: list[SubscriptionRow]) -> list[tuple[int, tuple[str, ...], 
     return [(s.id, s.schedule, s.timezone, s.weekdays) for s in subs]
 
 
+START_LINE_CHANNELS = 10  # more are counted, not named: the line stays one line
+
+
+def start_line(app: App, nexts: dict[int, datetime]) -> str:
+    """What the running bot will do: how many feeds and channels, and when each channel's next digest is."""
+    subs = app.store.subscriptions()
+    feeds = len(app.store.feeds())
+    plans = []
+    for sub in subs[:START_LINE_CHANNELS]:
+        when = nexts.get(sub.id)
+        local = when.astimezone(ZoneInfo(sub.timezone)) if when else None
+        plans.append(f"{sub.channel} {local:%a %d %b %H:%M} {sub.timezone}" if local else f"{sub.channel} on demand")
+    if len(subs) > START_LINE_CHANNELS:
+        plans.append(f"and {len(subs) - START_LINE_CHANNELS} more")
+    counts = f"{feeds} feed{'s' if feeds != 1 else ''}, {len(subs)} channel{'s' if len(subs) != 1 else ''}"
+    digests = f"; next digests: {', '.join(plans)}" if plans else "; no channel yet (add a [[subscriptions]] entry)"
+    return f"newsbot is running: {counts}{digests}. Ctrl-C or SIGTERM stops it."
+
+
 async def run_forever(app: App) -> None:
     """Catch up on a missed digest, then run the jobs until SIGINT or SIGTERM, and shut down cleanly."""
     stop = asyncio.Event()
@@ -213,7 +242,7 @@ async def run_forever(app: App) -> None:
         for adapter in app.adapters.values():
             if isinstance(adapter, CommandSource):
                 await adapter.start(app.handle_command)
-        log.info("newsbot is running (jobs: %s); press Ctrl-C to stop", ", ".join(scheduler.job_ids()))
+        log.info("%s", start_line(app, scheduler.next_digests()))
         await scheduler.poll_once()
         if await catch_up(app):
             log.info("posted the digests missed while newsbot was down")

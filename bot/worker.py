@@ -1,8 +1,10 @@
 """Who is posting: a worker id that a later run can check for life, so a crash's claim is taken over at once.
 
-An id is `host:pid:start:token`, where `start` is the process's start time as the kernel counts
-it (so a reused pid is not mistaken for the dead process). Only a worker on this host can be
-known dead; one elsewhere is trusted until its short lease runs out.
+An id is `host:pid:start:token`, where `host` is the host name with the kernel's boot id and pid
+namespace (two containers sharing a host name do not see each other's pids, so neither may judge
+the other), and `start` the process's start time (so a reused pid is not mistaken for the dead
+process). Only a worker of this host and namespace can be known dead; any other is trusted until
+its short lease runs out.
 """
 
 from __future__ import annotations
@@ -10,9 +12,20 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from functools import cache
 
-HOST = socket.gethostname().replace(":", "_")
+
+def _host() -> str:
+    name = socket.gethostname().replace(":", "_").replace("/", "_")
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip()[:8]
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return name  # no /proc: is_dead cannot read start times here either, and trusts the lease
+    return f"{name}/{boot}/{namespace}"
+
+
+HOST = _host()
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -33,9 +46,8 @@ def _start_time(pid: int) -> str | None:
     return fields[19] if fields else None
 
 
-@cache
 def process_id() -> str:
-    """This process, as other runs see it: host, pid and start time."""
+    """This process, as other runs see it: host, pid and start time (read each time: a fork is another)."""
     return f"{HOST}:{os.getpid()}:{_start_time(os.getpid()) or '-'}"
 
 
@@ -45,7 +57,8 @@ def new_owner() -> str:
 
 
 def is_dead(owner: str) -> bool:
-    """True only when `owner` was a process on this host that no longer runs (or whose pid was reused)."""
+    """True only when `owner` was a process of this host and pid namespace that no longer runs (or whose
+    pid was reused); False for anything it cannot tell."""
     host, _, rest = owner.partition(":")
     pid_text, _, rest = rest.partition(":")
     start, _, _ = rest.partition(":")

@@ -6,6 +6,7 @@ import asyncio
 
 from bot.errors import PostError
 from bot.models import ChannelRef, Digest, DigestStory, FoundPosts, PostedMessage
+from bot.ports import Taken
 
 
 class FlakyAdapter:
@@ -45,5 +46,7 @@ class FlakyAdapter:
         self.sent.append(story.title)
         return PostedMessage(ref=f"s{position}", thread_ref="p1")
 
-    async def find_posted(self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None) -> FoundPosts:
+    async def find_posted(
+        self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None, *, taken: Taken | None = None
+    ) -> FoundPosts:
         return FoundPosts()

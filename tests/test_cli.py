@@ -104,11 +104,15 @@ def test_inspect_feed_writes_json_lines(workdir: Path) -> None:
     assert bad.returncode != 0 and bad.stdout == "" and "cannot read the file" in bad.stderr
 
 
-def test_run_polls_then_stops_cleanly_on_sigterm(workdir: Path) -> None:
-    cfg = workdir / "config.toml"
-    cfg.write_text(cfg.read_text().replace('log_level = "warning"', 'log_level = "info"'))
+def run_until(cwd: Path, marker: str, env: dict[str, str] | None = None) -> tuple[list[str], str, int]:
+    """`newsbot run` until a stderr line holds `marker`, then SIGTERM: (lines up to it, the rest, exit code)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"], cwd=workdir, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=cwd,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     assert proc.stderr is not None
     lines: list[str] = []
@@ -116,16 +120,54 @@ def test_run_polls_then_stops_cleanly_on_sigterm(workdir: Path) -> None:
     while time.monotonic() < deadline:
         line = proc.stderr.readline()
         lines.append(line)
-        if "polled 3 feeds" in line:
+        if marker in line or (not line and proc.poll() is not None):
             break
-    else:
+    if marker not in lines[-1]:
         proc.kill()
-        pytest.fail("no poll within 60 s:\n" + "".join(lines))
-    assert any("digest:1:08:00" in line for line in lines), lines
+        pytest.fail(f"no {marker!r} within 60 s:\n" + "".join(lines))
     proc.send_signal(signal.SIGTERM)
-    _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert "newsbot stopped" in err
+    _out, rest = proc.communicate(timeout=30)
+    return lines, rest, proc.returncode
+
+
+def test_run_polls_then_stops_cleanly_on_sigterm(workdir: Path) -> None:
+    _lines, rest, code = run_until(workdir, "polled 3 feeds")
+    assert code == 0, rest
+    assert "newsbot stopped" in rest
+
+
+def test_one_log_default_start_line_and_no_library_chatter(workdir: Path) -> None:
+    import re
+    import tomllib
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.config import Settings, settings_from_dict
+
+    # the same default in the example, the docs and the code
+    example = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    assert example["bot"]["log_level"] == "info"
+    docs = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert "| `bot.log_level` | string | `info` |" in docs
+    assert settings_from_dict({}, workdir / "x.toml").log_level == Settings.log_level == "INFO"
+
+    # the config without the key: the code's default applies
+    cfg = workdir / "config.toml"
+    cfg.write_text(re.sub(r"(?m)^log_level = .*\n", "", cfg.read_text()))
+    assert "\nlog_level" not in cfg.read_text()
+    lines, rest, code = run_until(workdir, "polled 3 feeds", env={"SLACK_BOT_TOKEN": "xoxb-not-used"})
+    assert code == 0, rest
+    now = datetime.now(ZoneInfo("Europe/Brussels"))
+    nxt = now.replace(hour=8, minute=0, second=0, microsecond=0)
+    nxt += timedelta(days=1) if nxt <= now else timedelta()
+    messages = [line.split(" ", 2)[2].rstrip("\n") for line in lines + rest.splitlines(keepends=True)]
+    assert messages == [
+        "INFO bot.scheduler: newsbot is running: 3 feeds, 1 channel; "
+        f"next digests: console:#news {nxt:%a %d %b} 08:00 Europe/Brussels. Ctrl-C or SIGTERM stops it.",
+        messages[1],
+        "INFO bot.scheduler: newsbot stopped",
+    ], messages  # nothing from alembic's migrations or apscheduler's jobs
+    assert messages[1].startswith("INFO bot.scheduler: polled 3 feeds: 3 new content, 0 304"), messages
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(workdir: Path) -> None:

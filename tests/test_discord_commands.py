@@ -7,6 +7,7 @@ interaction-callback and webhook calls, which the fake records.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -110,6 +111,23 @@ async def test_start_uses_the_guilds_intent_only_and_registers_every_subcommand_
     assert subcommands["unsubscribe"]["options"][0]["autocomplete"] is True
     assert subcommands["unfollow"]["options"][0]["autocomplete"] is True
     assert [c["value"] for c in subcommands["help"]["options"][0]["choices"]] == list(USAGE)
+
+
+async def test_a_start_logs_no_warning_about_voice_newsbot_never_uses(
+    db_url: str,
+    tmp_path: Path,
+    clock: FixedClock,
+    fake: FakeDiscord,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # discord.py warns once per process; make this start the first
+    monkeypatch.setattr(discord.VoiceClient, "warn_nacl", True)
+    monkeypatch.setattr(discord.VoiceClient, "warn_dave", True)
+    with caplog.at_level(logging.WARNING):
+        app, _adapter = await start_bot(db_url, tmp_path, clock, fake)
+        await app.close()
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("discord")] == []
 
 
 async def test_global_commands_are_synced_only_when_they_change(
@@ -257,6 +275,7 @@ async def test_a_refused_digest_tells_the_caller_and_whoever_configured_the_chan
         ("follow", {"topic": "South Korea"}, "follow 'South Korea'"),
         ("follow", {"topic": "O'Brien"}, "follow 'O'\"'\"'Brien'"),
         ("follow", {"only": "on"}, "follow only on"),
+        ("follow", {"topic": "X", "only": "on"}, "follow X"),  # never a topic named "X on"
         ("follow", {}, "follow"),
         ("unfollow", {"topic": "South Korea"}, "unfollow 'South Korea'"),
         ("settings", {"stories": 5, "sentences": 2, "nonews": False}, "settings stories 5 sentences 2 nonews off"),

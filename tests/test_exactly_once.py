@@ -16,6 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import discord
 import pytest
@@ -26,6 +27,7 @@ from bot.app import App
 from bot.config import Settings, settings_from_dict
 from bot.delivery import DigestOutcome, run_digest
 from bot.digest import plan_digest
+from bot.errors import PostError
 from bot.models import ChannelRef, Digest, DigestStory, PostedMessage
 from bot.scheduler import finish_pending
 from bot.worker import HOST, _start_time, is_dead, new_owner
@@ -33,6 +35,11 @@ from tests.conftest import FixedClock, demo_config
 from tests.discord_fake import FORUM_ID, TEXT_ID, FakeDiscord
 from tests.fakes import FlakyAdapter
 from tests.slack_fake import FakeSlack
+
+
+@pytest.fixture(autouse=True)
+def _look_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(delivery, "LOOK_DELAY_SECONDS", 0.01)
 
 
 @pytest.fixture
@@ -146,6 +153,86 @@ async def test_slack_a_post_that_cannot_be_checked_stays_pending_and_is_never_re
     resumed, _ = await slack_digest(settings, clock, poll=False)
     assert (resumed.status, resumed.stories) == ("resumed", 6)
     assert story_numbers(slack) == Counter(range(1, 9))
+
+
+async def test_slack_internal_error_on_a_post_counts_as_a_lost_answer(
+    db_url: str, tmp_path: Path, slack: FakeSlack, clock: FixedClock
+) -> None:
+    slack.fail_post = {3: "internal_error"}  # Slack says part of the call may have been carried out
+    outcomes = await slack_digest(slack_settings(db_url, tmp_path, slack), clock)
+    assert [(o.status, o.stories) for o in outcomes] == [("posted", 8)]
+    assert len(slack.calls_to("conversations.replies")) == 1  # looked before sending story 2 again
+    assert len(slack.calls_to("chat.postMessage")) == 10 and story_numbers(slack) == Counter(range(1, 9))
+
+
+async def test_slack_a_refusal_after_a_lost_answer_keeps_the_position_in_doubt(
+    db_url: str, tmp_path: Path, slack: FakeSlack, clock: FixedClock
+) -> None:
+    settings = slack_settings(db_url, tmp_path, slack)
+    slack.on_post = lambda n, phase: n == 3 and phase == "received"  # story 2: the answer is lost
+    slack.fail_post = {4: "not_in_channel"}  # the second try is refused: the first may still land later
+    [outcome] = await slack_digest(settings, clock)
+    assert outcome.status == "failed" and "not_in_channel" in outcome.message
+    app = App.open(settings, clock=clock, adapters={})
+    row = app.store.digest(2)
+    await app.close()
+    assert row is not None and row.in_doubt == 2  # the next run looks before it posts story 2
+    clock.advance(minutes=3)
+    resumed, _ = await slack_digest(settings, clock, poll=False)
+    assert resumed.status == "resumed" and story_numbers(slack) == Counter(range(1, 9))
+    assert len(slack.calls_to("conversations.replies")) == 2
+
+
+async def test_slack_history_longer_than_it_reads_is_cannot_tell_not_absent(
+    tmp_path: Path, slack: FakeSlack, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.slack import adapter as slack_module
+    from tests.slack_fake import Posted
+
+    monkeypatch.setattr(slack_module, "PAGE", 2)
+    monkeypatch.setattr(slack_module, "HISTORY_PAGES", 2)
+    for i in range(5):  # members talked since the digest was planned
+        slack.posted.append(Posted("C0NEWS", f"{clock.now().timestamp() + i:.6f}", None, f"chat {i}", [], None))
+    settings = slack_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, slack)
+    digest = Digest(7, ChannelRef("slack", "C0NEWS"), "News", clock.now(), (), created_at=clock.now())
+    with pytest.raises(PostError) as caught:
+        await slack_adapter(settings).find_posted(digest.channel, digest, None)
+    assert caught.value.unknown and "cannot tell" in str(caught.value)
+
+
+async def test_discord_without_read_message_history_a_lost_answer_waits_instead_of_reposting(
+    db_url: str, tmp_path: Path, dfake: FakeDiscord, clock: FixedClock
+) -> None:
+    settings = discord_settings(db_url, tmp_path, dfake)
+
+    def hide_threads(call: Any, phase: str) -> bool:
+        if phase == "received" and call.path != f"/channels/{TEXT_ID}/messages":
+            dfake.no_history.add(int(call.path.split("/")[2]))  # the thread: its history reads as empty
+        return False
+
+    dfake.on_post = hide_threads
+    dfake.lose("POST", r"/channels/\d+/messages", skip=3)  # story 3 is stored, its answer lost
+    app = App.open(settings, clock=clock)
+    try:
+        await app.poll()
+        [outcome, *_] = await app.digest_all()
+    finally:
+        await app.close()
+    assert outcome.status == "failed" and "Read Message History" in outcome.message
+    [parent] = dfake.messages_in(TEXT_ID)
+    thread = int(parent["id"])
+    assert len(dfake.messages_in(thread)) == 3  # story 3 once: not sent again blindly
+
+    dfake.no_history.clear()  # the permission is granted
+    dfake.on_post = None
+    clock.advance(minutes=3)
+    app = App.open(settings, clock=clock)
+    try:
+        [resumed, *_] = await app.digest_all()
+    finally:
+        await app.close()
+    assert resumed.status == "resumed" and resumed.stories == 5
+    assert len(dfake.messages_in(thread)) == 8
 
 
 async def test_discord_a_stored_story_whose_answer_was_lost_is_found_in_the_thread(

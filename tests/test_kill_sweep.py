@@ -63,13 +63,15 @@ def _setup(tmp_path: Path, platform: str, channel: str, api: str) -> Newsbot:
     return Newsbot(config)
 
 
-async def _crash_then_rerun(bot: Newsbot) -> None:
+async def _crash_then_rerun(bot: Newsbot, phase: str) -> None:
     first = await bot.run("digest", "--once")
-    assert first.code == -9, f"the process was not killed: {first.code}\n{first.stderr}"
+    outran = phase == "answered" and first.code == 0  # the last answer came, and it finished before the kill
+    assert first.code == -9 or outran, f"the process was not killed: {first.code}\n{first.stderr}"
     again = await bot.run("digest", "--once", "--no-poll")
     RERUN_SECONDS.append(again.seconds)
     assert again.code == 0, again.stderr
-    assert "resumed" in again.stderr and "busy" not in again.stderr and "another run" not in again.stderr, again.stderr
+    assert "busy" not in again.stderr and "another run" not in again.stderr, again.stderr
+    assert outran or "resumed" in again.stderr, again.stderr
     # nothing is left: a third run has nothing to post
     third = await bot.run("digest", "--once", "--no-poll")
     assert third.code == 0 and "resumed" not in third.stderr and "posted" not in third.stderr, third.stderr
@@ -86,7 +88,7 @@ async def test_slack_kill_sweep(tmp_path: Path, slack: FakeSlack, post: str, pha
         return False
 
     slack.on_post = on_post
-    await _crash_then_rerun(bot)
+    await _crash_then_rerun(bot, phase)
 
     parents = [m for m in slack.posted if m.thread_ts is None]
     assert len(parents) == 1, [m.text[:40] for m in parents]  # never a second parent
@@ -113,7 +115,7 @@ async def test_discord_kill_sweep(tmp_path: Path, discord_fake: FakeDiscord, pos
         return False
 
     discord_fake.on_post = on_post
-    await _crash_then_rerun(bot)
+    await _crash_then_rerun(bot, phase)
 
     parents = discord_fake.messages_in(TEXT_ID)
     assert len(parents) == 1, [m["content"][:40] for m in parents]  # never a second parent

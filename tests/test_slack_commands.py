@@ -7,6 +7,7 @@ at the fake's response_url, and every Web API call lands in the fake's record.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -265,6 +266,24 @@ async def test_socket_mode_connects_to_the_fake_and_answers_one_command(
         assert answer["response_type"] == "ephemeral" and "This channel follows 2 feeds" in shown(answer)
     finally:
         await app.close()
+
+
+async def test_bolt_does_not_warn_about_the_token_newsbot_gives_it(
+    tmp_path: Path,
+    fake: FakeSlack,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # the README has users export SLACK_BOT_TOKEN, which bolt also reads by itself
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    settings = settings_for(tmp_path, fake, mode="socket")
+    adapter = SlackAdapter(settings.slack, SlackSecrets(bot_token="xoxb-test", app_token=fake.app_token))
+    app = App.open(settings, clock=clock, adapters={"slack": adapter})
+    with caplog.at_level(logging.WARNING):
+        await adapter.start(app.handle_command)
+        await app.close()
+    assert [r for r in caplog.records if r.name.startswith("slack")] == []
 
 
 async def test_socket_mode_with_a_rejected_app_token_says_which_setting(tmp_path: Path, fake: FakeSlack) -> None:

@@ -3,6 +3,9 @@
 `DiscordAdapter.from_settings(settings)` is what bot.app builds when `[discord] enabled = true`.
 """
 
+from adapters.discord import quiet
 from adapters.discord.client import DiscordAdapter
+
+quiet.install()
 
 __all__ = ["DiscordAdapter"]

@@ -27,7 +27,7 @@ from bot.commands.router import CHANGES, USAGE
 from bot.config import DiscordSettings, Settings
 from bot.errors import ConfigError, NewsbotError, PostError
 from bot.models import ChannelRef, CommandRequest, Digest, DigestStory, FoundPosts, PostedMessage, Reply
-from bot.ports import ChannelLookup, CommandHandler
+from bot.ports import ChannelLookup, CommandHandler, Taken
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,9 @@ THREAD_ALREADY_CREATED = 160004
 ARCHIVED_THREAD = 50083
 CLOCK_SKEW = timedelta(minutes=5)  # Discord's clock against ours, when looking for a parent by time
 HISTORY_LIMIT = 500  # messages read back at most when looking for what a digest already posted
-NEEDED = "View Channel, Send Messages, Embed Links, Create Public Threads and Send Messages in Threads"
+NEEDED = (
+    "View Channel, Send Messages, Embed Links, Create Public Threads, Send Messages in Threads and Read Message History"
+)
 # Replies to these commands, when they change something, are shown to the channel; the rest only to the caller.
 PUBLIC_WHEN_OK = CHANGES
 
@@ -236,61 +238,106 @@ class DiscordAdapter:
             )
         return PostedMessage(ref=str(message.id), thread_ref=thread_id)
 
-    async def find_posted(self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None) -> FoundPosts:
+    async def find_posted(
+        self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None, *, taken: Taken | None = None
+    ) -> FoundPosts:
         """The digest's messages Discord already shows: the parent (looked for among newsbot's messages
-        since the digest was planned, by its heading), then the stories in its thread by their numbers."""
+        since the digest was planned, by its heading), then the stories in its thread by their numbers.
+
+        Discord answers a history read without Read Message History with an empty list, not an error:
+        a read that sees nothing of a channel that has messages since then is "cannot tell", never "absent".
+        """
         await self._rest()
         me = self.client.user.id if self.client.user else None
         if parent is None:
             target = await self._channel(channel)
             async with self._errors(channel, "read back the digest's messages in", "Read Message History"):
-                parent = await self._find_parent(target, digest, me)
+                parent = await self._find_parent(target, digest, me, taken or (lambda ref: False))
             if parent is None:
                 return FoundPosts()
         thread_id = parent.thread_ref or self._threads.get(parent.ref) or parent.ref
         stories: dict[int, PostedMessage] = {}
-        thread = self.client.get_partial_messageable(int(thread_id), type=discord.ChannelType.public_thread)
+        seen = 0
         async with self._errors(channel, "read back the digest's thread in", "Read Message History"):
             try:
-                async for message in thread.history(
-                    limit=HISTORY_LIMIT, after=discord.Object(int(parent.ref)), oldest_first=True
-                ):
-                    if message.author.id != me:
-                        continue
-                    position = render.story_position(message.content, [e.title or "" for e in message.embeds])
-                    if position is not None and position > 0 and position not in stories:
-                        stories[position] = PostedMessage(ref=str(message.id), thread_ref=thread_id)
+                thread = await self.client.fetch_channel(int(thread_id))
             except discord.NotFound:
                 # a parent whose thread was never opened: no story can be there
                 return FoundPosts(parent=PostedMessage(parent.ref, parent.thread_ref))
-        return FoundPosts(parent=PostedMessage(parent.ref, parent.thread_ref or thread_id), stories=stories)
+            if not isinstance(thread, discord.Thread):
+                return FoundPosts(parent=PostedMessage(parent.ref, parent.thread_ref))
+            async for message in thread.history(
+                limit=HISTORY_LIMIT, after=discord.Object(int(parent.ref)), oldest_first=True
+            ):
+                seen += 1
+                if message.author.id != me:
+                    continue
+                position = render.story_position(message.content, [e.title or "" for e in message.embeds])
+                if position is not None and position > 0 and position not in stories:
+                    stories[position] = PostedMessage(ref=str(message.id), thread_ref=thread_id)
+        last = thread.last_message_id
+        if seen == 0 and last is not None and last > int(parent.ref):
+            raise self._unreadable(channel)
+        if seen >= HISTORY_LIMIT:
+            raise PostError(
+                f"discord: more than {HISTORY_LIMIT} messages in the digest's thread; cannot tell", unknown=True
+            )
+        return FoundPosts(parent=PostedMessage(parent.ref, thread_id), stories=stories)
+
+    def _unreadable(self, channel: ChannelRef) -> PostError:
+        message = (
+            f"discord: newsbot cannot read the history of channel {channel.channel} (give it Read Message "
+            "History), so it cannot tell whether the digest's last message arrived; nothing is sent again until it can"
+        )
+        return PostError(message, unknown=True)
 
     async def _find_parent(
-        self, target: discord.TextChannel | discord.ForumChannel | discord.Thread, digest: Digest, me: int | None
+        self,
+        target: discord.TextChannel | discord.ForumChannel | discord.Thread,
+        digest: Digest,
+        me: int | None,
+        taken: Taken,
     ) -> PostedMessage | None:
-        since = (
-            discord.Object(discord.utils.time_snowflake(digest.created_at - CLOCK_SKEW)) if digest.created_at else None
-        )
+        since = None
+        if digest.created_at is not None:
+            since = discord.Object(discord.utils.time_snowflake(digest.created_at - CLOCK_SKEW))
         if isinstance(target, discord.ForumChannel):
-            # a forum post is a thread whose starter message has the thread's id
+            # a forum post is a thread whose starter message has the thread's id; a day later it is archived
             name = render.thread_name(digest)
             data = await self.client.http.get_active_threads(target.guild.id)
-            for post in sorted(data.get("threads", []), key=lambda t: int(t["id"])):
+            posts = [t for t in data.get("threads", []) if t.get("parent_id") == str(target.id)]
+            archived = await self.client.http.get_public_archived_threads(target.id, limit=50)
+            posts += archived.get("threads", [])
+            for post in sorted(posts, key=lambda t: int(t["id"])):
                 if (
-                    post.get("parent_id") == str(target.id)
-                    and post.get("owner_id") == str(me)
+                    post.get("owner_id") == str(me)
                     and post.get("name") == name
                     and (since is None or int(post["id"]) > since.id)
+                    and not taken(str(post["id"]))
                 ):
                     return PostedMessage(ref=str(post["id"]), thread_ref=str(post["id"]))
             return None
-        head, embed_title = render.parent_head(digest), render.parent_embed_title(digest)
+        head = render.parent_head(digest)
+        embed_title, embed_start = render.parent_embed_title(digest), render.parent_embed_description(digest)
+        seen = 0
         async for message in target.history(limit=HISTORY_LIMIT, after=since, oldest_first=True):
-            if message.author.id != me:
-                continue
-            if message.content.startswith(head) or any(e.title == embed_title for e in message.embeds):
+            seen += 1
+            if message.author.id != me or taken(str(message.id)):
+                continue  # another digest's parent may carry the same heading (two digests in a day)
+            if message.content.startswith(head) or any(
+                e.title == embed_title and (e.description or "").startswith(embed_start) for e in message.embeds
+            ):
                 within = str(target.id) if isinstance(target, discord.Thread) else None
                 return PostedMessage(ref=str(message.id), thread_ref=within)
+        last = target.last_message_id
+        if seen == 0 and last is not None and since is not None and last > since.id:
+            raise self._unreadable(ChannelRef(self.name, str(target.id)))
+        if seen >= HISTORY_LIMIT:
+            raise PostError(
+                f"discord: more than {HISTORY_LIMIT} messages in channel {target.id} since the digest was planned; "
+                "cannot tell whether its parent is there",
+                unknown=True,
+            )
         return None
 
     async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
@@ -492,6 +539,7 @@ class DiscordAdapter:
             "Send Messages": have.send_messages,
             "Create Public Threads": have.create_public_threads,
             "Send Messages in Threads": have.send_messages_in_threads,
+            "Read Message History": have.read_message_history,
         }
         if self.settings.style == "embeds":
             wanted["Embed Links"] = have.embed_links

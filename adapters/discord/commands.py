@@ -49,7 +49,9 @@ def command_text(name: str, **options: str | int | bool | None) -> str:
     """The router's command line for subcommand `name` with the given option values (None: not given)."""
     given = {k: v for k, v in options.items() if v is not None and v != ""}
     words: list[str] = [name]
-    if name in ("subscribe", "unsubscribe", "unfollow") or (name == "follow" and "topic" in given):
+    if name == "follow" and "topic" in given:
+        words.append(quoted(str(given["topic"])))  # a topic alone: "only" never joins it (refused before)
+    elif name in ("subscribe", "unsubscribe", "unfollow"):
         words += [quoted(str(v)) for v in given.values()]
     elif name == "follow" and "only" in given:
         words += ["only", str(given["only"])]
@@ -125,10 +127,12 @@ def build_group(name: str, default_permissions: discord.Permissions | None, runn
     async def digest(interaction: Interaction) -> None:
         await runner.run(interaction, "digest", command_text("digest"))
 
-    @group.command(name="schedule", description="Daily digests at local times; no options shows the schedule")
+    @group.command(
+        name="schedule", description="Daily digests at local times (replaces the whole schedule); no options shows it"
+    )
     @app_commands.describe(
         times='One or more times of day, HH:MM (e.g. "08:00 18:30"), or "off" to stop scheduled digests',
-        timezone="IANA time zone of those times, e.g. Europe/Paris (default: the channel's current zone)",
+        timezone="IANA time zone of those times, e.g. Europe/Paris (default: the bot's default zone)",
         weekdays='Days to post on, e.g. "mon-fri", "weekends", "mon,wed,fri" (default: every day)',
     )
     async def schedule(

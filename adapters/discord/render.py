@@ -131,7 +131,6 @@ def thread_name(digest: Digest) -> str:
 def parent_text(digest: Digest) -> str:
     """The parent message in markdown: title, date, count and the digest's top entities in bold."""
     head = parent_head(digest)
-    head += _count(len(digest.stories)) if digest.stories else "no new stories since the last digest"
     if digest.top_entities:
         entities = ", ".join(f"**{inert(one_line(e))}**" for e in digest.top_entities)
         if len(head) + 3 + len(entities) <= CONTENT_LIMIT:
@@ -139,9 +138,14 @@ def parent_text(digest: Digest) -> str:
     return head[:CONTENT_LIMIT]
 
 
+def _what(digest: Digest) -> str:
+    return _count(len(digest.stories)) if digest.stories else "no new stories since the last digest"
+
+
 def parent_head(digest: Digest) -> str:
-    """How the parent message's text starts: what tells it apart when it is looked for later."""
-    return f"**{inert(one_line(digest.title))}** · {local_date(digest)} · "
+    """How the parent message's text starts (title, date, count): what tells it apart, the no-news line
+    of the same day included, when it is looked for later."""
+    return f"**{inert(one_line(digest.title))}** · {local_date(digest)} · {_what(digest)}"
 
 
 def parent_embed_title(digest: Digest) -> str:
@@ -160,12 +164,16 @@ def story_position(content: str, embed_titles: Sequence[str]) -> int | None:
     return None
 
 
+def parent_embed_description(digest: Digest) -> str:
+    """How the parent embed's description starts (the count): see parent_head."""
+    if digest.stories:
+        return _count(len(digest.stories)) + ", one message each in the thread below."
+    return "No new stories since the last digest."
+
+
 def parent_embed(digest: Digest) -> discord.Embed:
     title = parent_embed_title(digest)
-    if digest.stories:
-        description = _count(len(digest.stories)) + ", one message each in the thread below."
-    else:
-        description = "No new stories since the last digest."
+    description = parent_embed_description(digest)
     if digest.top_entities:
         description += "\n" + ", ".join(f"**{inert(one_line(e))}**" for e in digest.top_entities)
     return discord.Embed(title=title, description=description[:EMBED_DESCRIPTION_LIMIT], colour=EMBED_COLOUR)

@@ -28,17 +28,26 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
 from adapters.slack.app import EVENTS_PATH, SCOPES, Managers, build_app
-from adapters.slack.posting import CHANNEL_PROBLEMS, Pacer, error_code, post_error, retry_handlers
+from adapters.slack.posting import (
+    CHANNEL_PROBLEMS,
+    SERVER_ERRORS,
+    Pacer,
+    error_code,
+    post_error,
+    retry_handlers,
+    status_of,
+)
 from bot.config import Settings, SlackSettings
 from bot.errors import ConfigError, PostError
 from bot.models import ChannelRef, Digest, DigestStory, FoundPosts, PostedMessage
-from bot.ports import ChannelLookup, CommandHandler
+from bot.ports import ChannelLookup, CommandHandler, Taken
 
 log = logging.getLogger(__name__)
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}
 EVENT_TYPE = "newsbot_digest_post"  # the metadata event type on every digest message
 PAGE = 200  # messages per conversations.history/replies page
 HISTORY_PAGES = 5  # how far back the parent of an unrecorded digest is looked for
+REPLY_PAGES = 10  # a digest thread holds at most 51 of ours, but members may reply in it
 CLOCK_SKEW = timedelta(minutes=5)  # Slack's clock against ours, when looking for a parent by time
 
 
@@ -126,7 +135,9 @@ class SlackAdapter:
         ts = await self._post(channel, message, thread, f"story {position}", _metadata(digest, position))
         return PostedMessage(ref=ts, thread_ref=thread)
 
-    async def find_posted(self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None) -> FoundPosts:
+    async def find_posted(
+        self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None, *, taken: Taken | None = None
+    ) -> FoundPosts:
         """The digest's messages Slack already has, found by their metadata: the parent in the
         channel's recent history (when not known), then the stories in its thread."""
         team, channel_id = self.target(channel)
@@ -145,7 +156,7 @@ class SlackAdapter:
         thread = parent.thread_ref or parent.ref
         stories: dict[int, PostedMessage] = {}
         async for message in self._pages(
-            "conversations_replies", channel, None, channel=channel_id, ts=thread, **extra
+            "conversations_replies", channel, REPLY_PAGES, channel=channel_id, ts=thread, **extra
         ):
             position = _position(message, digest)
             if position is not None and position > 0 and position not in stories:
@@ -153,12 +164,12 @@ class SlackAdapter:
         return FoundPosts(parent=parent, stories=stories)
 
     async def _pages(
-        self, method: str, where: ChannelRef, max_pages: int | None, **kwargs: Any
+        self, method: str, where: ChannelRef, max_pages: int, **kwargs: Any
     ) -> AsyncIterator[dict[str, Any]]:
         """The messages of a conversations.history/replies listing, page by page, with their metadata."""
         cursor: str | None = None
         pages = 0
-        while max_pages is None or pages < max_pages:
+        while pages < max_pages:
             try:
                 response = await getattr(self.client, method)(
                     include_all_metadata=True, limit=PAGE, cursor=cursor, **kwargs
@@ -180,6 +191,12 @@ class SlackAdapter:
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor or not response.get("has_more", True):
                 return
+        # what was not read may hold it: that is "cannot tell", never "not there"
+        raise PostError(
+            f"{where} has more than {max_pages * PAGE} messages since the digest was planned; "
+            "newsbot cannot tell whether its parent is among them",
+            unknown=True,
+        )
 
     async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
         return PostedMessage(ref=await self._post(channel, render.notice_message(text), None, "a notice"))
@@ -236,7 +253,7 @@ class SlackAdapter:
             except SlackApiError as exc:
                 code = error_code(exc)
                 failure = post_error(f"to post {what}", str(channel), code)
-                if exc.response is not None and exc.response.status_code >= 500:
+                if (status_of(exc) or 0) >= 500 or code in SERVER_ERRORS:
                     # Slack's side failed after the request arrived: it may have posted it
                     failure = PostError(str(failure), unknown=True)
             except aiohttp.ClientConnectorError as exc:
@@ -380,6 +397,14 @@ class SlackAdapter:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise PostError(f"could not reach Slack at {self.config.api_base_url}: {exc}") from None
         log.info("Slack: signed in as %s in %s", auth.get("user"), auth.get("team"))
+        granted = {s.strip() for s in str(_header(auth.headers, "x-oauth-scopes") or "").split(",") if s.strip()}
+        missing = [s for s in ("channels:history", "groups:history") if granted and s not in granted]
+        if missing:
+            log.warning(
+                "Slack: the app lacks %s: after a crash or a lost answer newsbot cannot check what a channel "
+                "shows, so such a digest waits instead of posting; reinstall the app from adapters/slack/manifest.yml",
+                ", ".join(missing),
+            )
 
     async def _open_installations(self) -> AsyncInstallationStore:
         if self.installations is None:
@@ -397,6 +422,13 @@ class SlackAdapter:
             installs, states = await asyncio.to_thread(open_stores, self.database_url, self._secrets.client_id)
             self.installations, self._state_store = installs, states
         return self.installations
+
+
+def _header(headers: Any, name: str) -> Any:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name:
+            return value[0] if isinstance(value, list) and value else value
+    return None
 
 
 def _metadata(digest: Digest, position: int) -> dict[str, Any]:

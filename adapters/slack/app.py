@@ -15,6 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -70,6 +71,22 @@ class Managers:
         return verdict
 
 
+class _KnownWarnings(logging.Filter):
+    """Drops bolt's warnings about what newsbot does on purpose.
+
+    Bolt reads SLACK_BOT_TOKEN from the environment by itself and then warns, on every start, that
+    the client newsbot gives it (made from the token the config names, often the same variable) wins,
+    or that OAuth's installations do. That is the design, not a problem to report.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in (warning_client_prioritized_and_token_skipped(), warning_token_skipped())
+
+
+_BOLT_LOG = logging.getLogger("slack_bolt.AsyncApp")
+_BOLT_LOG.addFilter(_KnownWarnings())
+
+
 def command_text(raw: str) -> str:
     """The text after the command, with Slack's own &amp; &lt; &gt; escaping undone (ampersand last)."""
     return raw.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
@@ -90,6 +107,7 @@ def build_app(
     kwargs: dict[str, Any] = {} if oauth_settings is None else {"oauth_settings": oauth_settings}
     app = AsyncApp(
         client=client,
+        logger=_BOLT_LOG,
         signing_secret=signing_secret or "",
         # Socket Mode carries no signature; bolt skips the check there on its own, this says so
         request_verification_enabled=signing_secret is not None,

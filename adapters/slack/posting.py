@@ -53,11 +53,24 @@ HINTS = {
 }
 
 
+# Slack's own failures: the method docs warn that part of the call may have been carried out, so a
+# post answered with one of these may exist
+SERVER_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+def status_of(exc: SlackApiError) -> int | None:
+    # slack_sdk raises SlackApiError with aiohttp's own response when the body is not JSON
+    response = exc.response
+    status = getattr(response, "status_code", None) or getattr(response, "status", None)
+    return status if isinstance(status, int) else None
+
+
 def error_code(exc: SlackApiError) -> str:
-    data = exc.response.data if exc.response is not None else None
+    data = getattr(exc.response, "data", None)
     if isinstance(data, dict) and data.get("error"):
         return str(data["error"])
-    return f"HTTP {exc.response.status_code}" if exc.response is not None else "unknown error"
+    status = status_of(exc)
+    return f"HTTP {status}" if status is not None else "unknown error"
 
 
 def post_error(action: str, where: str, code: str) -> PostError:
@@ -67,6 +80,9 @@ def post_error(action: str, where: str, code: str) -> PostError:
     return PostError(message, retryable=code not in PERMANENT)
 
 
+# reads after trouble (conversations.history/replies) may wait longer: Slack limits them to about one a
+# minute for new apps outside its Marketplace, and a look that never gets through would wedge the digest
+READ_MAX_WAIT_SECONDS = 75.0
 # a longer Retry-After gives up on the call: the digest is retried later (its lease is kept meanwhile by
 # the core's heartbeat, so a wait never lets another worker take it over)
 MAX_WAIT_SECONDS = 30.0
@@ -106,7 +122,7 @@ class RateLimitRetry(AsyncRateLimitErrorRetryHandler):
         except ValueError:
             after = 1.0
         method = request.url.rsplit("/", 1)[-1]
-        if after > MAX_WAIT_SECONDS:
+        if after > (READ_MAX_WAIT_SECONDS if method.startswith("conversations.") else MAX_WAIT_SECONDS):
             # a long wait would outlast the digest's lease: give up on this call (a retryable
             # error), and the digest continues when its retry time comes
             log.warning("Slack rate-limited %s for %.0fs; leaving the rest for later", method, after)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 import shlex
+import zoneinfo
 
 from bot.config import WEEKDAYS, check_timezone, parse_time_of_day
 from bot.errors import UserInputError
@@ -69,14 +72,53 @@ def schedule_args(words: list[str]) -> tuple[list[str], str | None, tuple[str, .
             times.append(f"{hour:02d}:{minute:02d}")
         elif (found := weekdays(word)) is not None:
             days = tuple(d for d in WEEKDAYS if d in set(days or ()) | set(found))
-        elif "/" in word or word.upper() in ("UTC", "GMT"):
-            try:
-                zone = check_timezone("UTC" if word.upper() in ("UTC", "GMT") else word)
-            except ValueError as exc:
-                raise UserInputError(str(exc)) from None
         else:
-            raise UserInputError(
-                f'"{word}" is not a time (HH:MM), an IANA time zone (Europe/Paris) or weekdays '
-                "(mon-fri, weekends, mon,wed)"
-            )
+            named = time_zone(word)
+            if zone is not None and named != zone:
+                raise UserInputError(f"Give one time zone, not two ({zone} and {named}).")
+            zone = named
     return times, zone, days
+
+
+def time_zone(word: str) -> str:
+    """`word` if it is a time zone the config accepts too (any IANA name, e.g. "CET"), else UserInputError,
+    with the zone it most likely means when there is one."""
+    try:
+        return check_timezone(word)
+    except ValueError as exc:
+        problem = str(exc)
+    guess = likely_zone(word)
+    if guess:
+        raise UserInputError(f'"{word}" is not an IANA time zone; did you mean {guess}?')
+    if "/" in word:
+        raise UserInputError(problem)
+    raise UserInputError(
+        f'"{word}" is not a time (HH:MM), an IANA time zone (Europe/Paris) or weekdays (mon-fri, weekends, mon,wed)'
+    )
+
+
+@functools.cache
+def _zones_by_folded_name() -> dict[str, str]:
+    return {name.casefold(): name for name in zoneinfo.available_timezones()}
+
+
+@functools.cache
+def _zones_by_city() -> dict[str, str]:
+    cities: dict[str, str] = {}
+    for name in sorted(zoneinfo.available_timezones()):
+        if "/" in name and not name.startswith("Etc/"):
+            cities.setdefault(name.rsplit("/", 1)[1].casefold(), name)
+    return cities
+
+
+def likely_zone(word: str) -> str | None:
+    """The IANA zone `word` probably means: the same name in other case, a city's zone ("Paris"),
+    or one a typo away ("Europe/Pari")."""
+    zones = _zones_by_folded_name()
+    folded = word.casefold()
+    if folded in zones:
+        return zones[folded]
+    if "/" not in word:
+        return _zones_by_city().get(folded)  # "someday" is no city, nor a misspelt zone
+    close = difflib.get_close_matches(folded, list(zones), n=1, cutoff=0.85)
+    return zones[close[0]] if close else None

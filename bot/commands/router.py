@@ -10,18 +10,16 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Protocol
 
 from bot.commands.args import schedule_args, tokens
-from bot.config import Settings, resolve_feed_url
+from bot.config import Settings
 from bot.delivery import DigestOutcome
 from bot.digest import story_view
 from bot.errors import FeedError, NewsbotError, UserInputError
-from bot.ingest.discover import feed_links
 from bot.ingest.fetch import Fetcher
-from bot.ingest.parse import parse_feed
-from bot.models import CommandRequest, ParsedFeed, PollReport, Reply, SearchResult
+from bot.ingest.resolve import feed_address, feed_failure, find_feed, items_line
+from bot.models import CommandRequest, PollReport, Reply, SearchResult
 from bot.ports import Clock
 from bot.store.store import FeedRow, Store, SubscriptionRow
 
@@ -38,6 +36,15 @@ USAGE = {
     "unfollow": "unfollow <entity or keyword>",
     "settings": "settings [stories <1-50>] [sentences <1-3>] [nonews on|off]",
     "help": "help [command]",
+}
+# what `help <command>` adds below the usage line
+DETAILS = {
+    "schedule": (
+        "Each schedule command replaces the whole schedule: a time zone or weekdays left out mean the "
+        "default zone and every day.",
+        "Zones are IANA names, as in the config: Europe/Paris, America/New_York, UTC, CET.",
+    ),
+    "follow": ("follow only on shows only stories about followed topics; follow only off shows every story again.",),
 }
 CHANGES = {"subscribe", "unsubscribe", "schedule", "follow", "unfollow", "settings"}
 _BARE_SHOWS = ("follow", "schedule", "settings")  # without arguments these only show the current state
@@ -110,7 +117,7 @@ class Router:
         except UserInputError as exc:
             return _error(str(exc), name)
         except FeedError as exc:
-            return _error(f"That feed did not work: {exc.problem}", name)
+            return _error(feed_failure(exc), name)
         except NewsbotError as exc:
             return _error(str(exc), name)
         except Exception:  # a bug must not take the bot down, nor show its insides to the channel
@@ -151,42 +158,26 @@ class Router:
     async def subscribe(self, request: CommandRequest, args: list[str]) -> Reply:
         if len(args) != 1:
             raise UserInputError("Give one feed or site URL." if not args else "Give only one URL at a time.")
-        allow_local = request.channel.platform == "console" and self.service.settings.fetch.allow_local_files
-        try:
-            url = resolve_feed_url(args[0], Path.cwd(), allow_local)
-        except ValueError as exc:
-            raise UserInputError(f"{args[0]!r} cannot be subscribed to: {exc}") from None
-        url, parsed = await self._find_feed(url)
+        console = request.channel.platform == "console"
+        url = feed_address(
+            args[0],
+            local_files=console and self.service.settings.fetch.allow_local_files,
+            local_refusal=None if console else "only the console (newsbot cmd) reads local files; give an http(s) URL",
+        )
+        url, parsed = await find_feed(self.service.fetcher, url, self.service.clock.now())
         sub = self._sub(request)
         now = self.service.clock.now()
         feed_id = self.store.add_feed(url, now)
         if not self.store.subscribe(sub.id, [feed_id], now):
             return Reply((f"This channel already follows {parsed.title or url}.",))
         report = await self.service.poll([feed_id])
-        first = self.service.settings.digest.first_items
         lines = [
             f"Subscribed to {parsed.title or url} ({url}).",
-            f"The next digest brings its newest {first} items; older ones count as read."
-            if len(parsed.items) > first
-            else f"The next digest brings its {len(parsed.items)} items.",
+            items_line(len(parsed.items), self.service.settings.digest.first_items),
         ]
         if report.failed:
             lines.append("Its first fetch failed; it will be retried: " + "; ".join(report.errors))
         return Reply(tuple(lines))
-
-    async def _find_feed(self, url: str) -> tuple[str, ParsedFeed]:
-        """The feed at `url`, or the first feed a web page at `url` announces."""
-        result = await self.service.fetcher.fetch(url)
-        body = result.body or b""
-        try:
-            return result.url, parse_feed(body, url=result.url, now=self.service.clock.now(), headers=result.headers)
-        except FeedError:
-            links = feed_links(body.decode("utf-8", "replace"), result.url) if body else []
-            if not links:
-                raise
-        feed = await self.service.fetcher.fetch(links[0])
-        parsed = parse_feed(feed.body or b"", url=feed.url, now=self.service.clock.now(), headers=feed.headers)
-        return feed.url, parsed
 
     def _find_linked(self, sub: SubscriptionRow, value: str) -> FeedRow:
         feeds = self.store.subscribed_feeds(sub.id)
@@ -269,12 +260,14 @@ class Router:
         times, zone, days = schedule_args(args)
         if not times:
             raise UserInputError("Give at least one time of day (HH:MM).")
-        values: dict[str, object] = {"schedule": sorted(set(times))}
-        if zone:
-            values["timezone"] = zone
-        if days:
-            values["weekdays"] = days
-        self.store.upsert_subscription(sub.channel, self.service.clock.now(), **values)
+        # the whole schedule: a zone or weekdays left out mean the default zone and every day, not the old ones
+        self.store.upsert_subscription(
+            sub.channel,
+            self.service.clock.now(),
+            schedule=sorted(set(times)),
+            timezone=zone or self.service.settings.timezone,
+            weekdays=days or (),
+        )
         self.service.schedule_changed()
         return Reply((_schedule_line(self._sub(request)),))
 
@@ -285,7 +278,9 @@ class Router:
                 return Reply(("This channel follows no topics. Usage: " + USAGE["follow"],))
             only = " Only stories about them are shown." if sub.follow_only else ""
             return Reply((f"Ranked first: {', '.join(sub.follows)}.{only}",))
-        if args[0].lower() == "only" and len(args) == 2 and args[1].lower() in ("on", "off"):
+        if args[0].lower() == "only":
+            if len(args) != 2 or args[1].lower() not in ("on", "off"):
+                raise UserInputError('After "only" give on or off: follow only on, or follow only off.')
             on = args[1].lower() == "on"
             if on and not sub.follows:
                 raise UserInputError("Follow a topic first; then follow only on shows just those stories.")
@@ -298,6 +293,8 @@ class Router:
                 )
             )
         topic = " ".join(args).strip()
+        if not topic:
+            raise UserInputError("Give a topic to follow: a name or a keyword.")
         if len(topic) > 100:
             raise UserInputError("That topic is too long (100 characters at most).")
         if any(f.casefold() == topic.casefold() for f in sub.follows):
@@ -312,6 +309,8 @@ class Router:
             raise UserInputError("Say which topic to stop following.")
         sub = self._existing(request)
         topic = " ".join(args).strip()
+        if not topic:
+            raise UserInputError("Say which topic to stop following.")
         kept = [f for f in sub.follows if f.casefold() != topic.casefold()]
         if len(kept) == len(sub.follows):
             raise UserInputError(
@@ -359,7 +358,7 @@ class Router:
             name = args[0].lower()
             if name not in USAGE:
                 return _error(f'"{args[0]}" is not a command. Commands: {", ".join(USAGE)}.')
-            return Reply((f"Usage: {USAGE[name]}",))
+            return Reply((f"Usage: {USAGE[name]}", *DETAILS.get(name, ())))
         return Reply(("Commands:", *(f"  {usage}" for usage in USAGE.values())))
 
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TextIO
 
-from bot.config import Settings, resolve_feed_url
-from bot.errors import FeedError
+from bot.config import Settings
+from bot.errors import FeedError, UserInputError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
+from bot.ingest.resolve import feed_address
 from bot.ingest.urls import canonical_url
 from bot.models import FeedItem
 
@@ -21,8 +21,8 @@ from bot.models import FeedItem
 async def inspect_feed(target: str, settings: Settings, out: TextIO, err: TextIO) -> int:
     """Print `target`'s articles as JSON lines; returns the exit code (0 done, 1 failed)."""
     try:
-        url = resolve_feed_url(target, Path.cwd(), settings.fetch.allow_local_files)
-    except ValueError as exc:
+        url = feed_address(target, local_files=settings.fetch.allow_local_files)
+    except UserInputError as exc:
         err.write(f"newsbot: cannot inspect {target!r}: {exc}\n")
         return 1
     fetcher = Fetcher(settings.fetch)
