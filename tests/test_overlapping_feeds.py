@@ -8,10 +8,12 @@ parameter variant of its URL, three channels; then the no-flood rule and feed re
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,9 +21,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import App
-from bot.config import settings_from_dict
+from bot.config import Settings, settings_from_dict
 from bot.digest import settle_backlog
 from bot.models import ChannelRef
+from bot.store import migrate
+from bot.store.engine import create_engine
 from bot.store.schema import digests
 from tests.conftest import FixedClock
 
@@ -61,8 +65,11 @@ def rss(title: str, items: list[str]) -> bytes:
 class Site:
     def __init__(self) -> None:
         self.bodies: dict[str, bytes] = {}
+        self.stale_etag: str | None = None  # a validator answered with 304 whatever the body is now
 
     async def serve(self, request: web.Request) -> web.Response:
+        if self.stale_etag is not None and request.headers.get("If-None-Match") == self.stale_etag:
+            return web.Response(status=304)
         return web.Response(body=self.bodies[request.path], content_type="application/rss+xml")
 
 
@@ -92,6 +99,19 @@ def feed_b(*extra: str) -> bytes:
             item("a3", 30, guid="local-77", link_suffix="?utm_source=local"),
             item("b2", 50),
         ],
+    )
+
+
+def config(db_url: str, tmp_path: Path, *, first_items: int, subscriptions: list[dict[str, Any]]) -> Settings:
+    return settings_from_dict(
+        {
+            "bot": {"database": db_url, "timezone": "UTC"},
+            "console": {"color": "never"},
+            "fetch": {"allow_private_networks": True, "timeout_seconds": 5},
+            "digest": {"first_items": first_items},
+            "subscriptions": subscriptions,
+        },
+        tmp_path / "config.toml",
     )
 
 
@@ -129,25 +149,21 @@ async def test_each_channel_gets_every_story_of_its_feeds_exactly_once(
     s, server = site
     s.bodies = {"/a.xml": feed_a(), "/mirror/a.xml": feed_a(), "/b.xml": feed_b()}
     url = lambda path: str(server.make_url(path))  # noqa: E731
-    settings = settings_from_dict(
-        {
-            "bot": {"database": db_url, "timezone": "UTC"},
-            "console": {"color": "never"},
-            "fetch": {"allow_private_networks": True, "timeout_seconds": 5},
-            "digest": {"first_items": 10},
-            "subscriptions": [
-                {"channel": "console:#world", "feeds": [url("/a.xml")], "schedule": "07:00"},
-                # b and a mirror of a: the mirror's items were all fetched first by a
-                {"channel": "console:#local", "feeds": [url("/b.xml"), url("/mirror/a.xml")], "schedule": "07:00"},
-                # a tracking-parameter variant of a's address is a itself; b overlaps it
-                {
-                    "channel": "console:#both",
-                    "feeds": [url("/a.xml?utm_source=newsletter"), url("/b.xml")],
-                    "schedule": "07:00",
-                },
-            ],
-        },
-        tmp_path / "config.toml",
+    settings = config(
+        db_url,
+        tmp_path,
+        first_items=10,
+        subscriptions=[
+            {"channel": "console:#world", "feeds": [url("/a.xml")], "schedule": "07:00"},
+            # b and a mirror of a: the mirror's items were all fetched first by a
+            {"channel": "console:#local", "feeds": [url("/b.xml"), url("/mirror/a.xml")], "schedule": "07:00"},
+            # a tracking-parameter variant of a's address is a itself; b overlaps it
+            {
+                "channel": "console:#both",
+                "feeds": [url("/a.xml?utm_source=newsletter"), url("/b.xml")],
+                "schedule": "07:00",
+            },
+        ],
     )
     clock = FixedClock(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
     out = io.StringIO()
@@ -208,15 +224,11 @@ async def test_no_flood_keeps_a_story_another_followed_feed_brings(
         "/b.xml": rss("B", [item("b1", 5), item("b2", 6), item("a1", 500), item("a3", 600)]),
     }
     url = lambda path: str(server.make_url(path))  # noqa: E731
-    settings = settings_from_dict(
-        {
-            "bot": {"database": db_url, "timezone": "UTC"},
-            "console": {"color": "never"},
-            "fetch": {"allow_private_networks": True, "timeout_seconds": 5},
-            "digest": {"first_items": 2},
-            "subscriptions": [{"channel": "console:#n", "feeds": [url("/a.xml"), url("/b.xml")], "schedule": "07:00"}],
-        },
-        tmp_path / "config.toml",
+    settings = config(
+        db_url,
+        tmp_path,
+        first_items=2,
+        subscriptions=[{"channel": "console:#n", "feeds": [url("/a.xml"), url("/b.xml")], "schedule": "07:00"}],
     )
     clock = FixedClock(datetime(2026, 11, 27, 7, 0, tzinfo=UTC))
     app = App.open(settings, clock=clock, stream=io.StringIO())
@@ -240,5 +252,68 @@ async def test_no_flood_keeps_a_story_another_followed_feed_brings(
         clock.advance(days=1)
         await app.digest_all()
         assert sorted(delivered(app, "console:#n")) == titles("a1", "a3", "a5", "b1", "b2", "b3", "b4")
+    finally:
+        await app.close()
+
+
+async def test_after_the_upgrade_a_feed_that_lost_shared_items_gets_them(
+    db_url: str, tmp_path: Path, site: tuple[Site, TestServer]
+) -> None:
+    """A database from before 0007: b's copy of a1 was dropped as a duplicate of a's. The upgrade
+    clears the feeds' validators, so the next poll reads b in full (not a 304) and links a1 to it."""
+    s, server = site
+    a_url, b_url = str(server.make_url("/a.xml")), str(server.make_url("/b.xml"))
+    s.bodies = {"/a.xml": feed_a(), "/b.xml": feed_b()}
+    engine = create_engine(db_url)
+    migrate.upgrade(engine, "0006")
+    now = datetime(2026, 11, 27, 6, 30)
+    with engine.begin() as conn:
+        for sql, params in [
+            (
+                "INSERT INTO feeds (id, url, added_at, failure_count, paused, from_config, etag, body_hash, "
+                "last_checked_at, last_status) VALUES (:id, :url, :now, 0, false, false, '\"v1\"', 'old', :now, 200)",
+                [{"id": 1, "url": a_url, "now": now}, {"id": 2, "url": b_url, "now": now}],
+            ),
+            (
+                "INSERT INTO stories (id, title, first_seen_at, updated_at, sources) VALUES (1, :t, :now, :now, 1)",
+                [{"t": TOPICS["a1"], "now": now}],
+            ),
+            (
+                "INSERT INTO articles (id, feed_id, guid, url, canonical_url, title, text, published_at, "
+                "first_seen_at, content_hash, summary, entities, shingles, story_id) VALUES (1, 1, "
+                "'https://daily.example/a1', 'https://daily.example/a1', 'https://daily.example/a1', :t, :t, "
+                ":now, :now, 'h1', :summary, '[]', '[]', 1)",
+                [{"t": TOPICS["a1"], "now": now, "summary": json.dumps([TOPICS["a1"] + "."])}],
+            ),
+            (
+                "INSERT INTO subscriptions (id, platform, channel, schedule, timezone, weekdays, created_at, "
+                "from_config) VALUES (:id, 'console', :channel, '[]', 'UTC', '[]', :now, false)",
+                [{"id": 1, "channel": "#world", "now": now}, {"id": 2, "channel": "#local", "now": now}],
+            ),
+            (
+                "INSERT INTO subscription_feeds (subscription_id, feed_id, added_at) VALUES (:s, :f, :now)",
+                [{"s": 1, "f": 1, "now": now}, {"s": 2, "f": 2, "now": now}],
+            ),
+            (
+                "INSERT INTO digests (id, subscription_id, scheduled_for, created_at, status, title) "
+                "VALUES (1, 1, :now, :now, 'posted', 'News')",
+                [{"now": now}],
+            ),
+            ("INSERT INTO digest_items (digest_id, position, story_id) VALUES (1, 1, 1)", [{}]),
+        ]:
+            conn.execute(sa.text(sql), params)
+        if conn.dialect.name == "postgresql":  # rows given their ids: move the sequences past them
+            for table in ("feeds", "stories", "articles", "subscriptions", "digests"):
+                conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 10)"))
+    engine.dispose()
+
+    s.stale_etag = '"v1"'  # the validators stored before the upgrade would get a 304
+    settings = config(db_url, tmp_path, first_items=10, subscriptions=[])
+    app = App.open(settings, clock=FixedClock(datetime(2026, 11, 27, 7, 0, tzinfo=UTC)), stream=io.StringIO())
+    try:
+        assert (await app.poll()).failed == 0
+        await app.digest_all()
+        assert sorted(delivered(app, "console:#local")) == titles("a1", "a3", "b1", "b2")
+        assert sorted(delivered(app, "console:#world")) == titles("a1", "a2", "a3", "a4")  # a1 once, from before
     finally:
         await app.close()
