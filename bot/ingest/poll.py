@@ -403,7 +403,7 @@ def store_items(
         )
     linked = store.link_articles(feed.id, links, now)
     if linked:
-        log.info("feed %s carries %d articles another feed fetched first", feed.url, linked)
+        log.debug("feed %s carries %d articles another feed fetched first", feed.url, linked)
     if not batch:
         return 0
     try:
