@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.text import Text
 
-from bot.models import ChannelRef, Digest, DigestStory, FoundPosts, PostedMessage, Span
+from bot.models import ChannelRef, Digest, DigestStory, DigestUpdate, FoundPosts, PostedMessage, Span
 from bot.ports import Taken
 
 INDENT = "  │ "
@@ -112,8 +112,38 @@ class ConsoleAdapter:
         else:
             text.append(f"**{value}**")
 
+    def render_developing(self, digest: Digest) -> Text:
+        """The parent's "Developing" section: per follow-up its headline and what is new, in one line."""
+        out = Text()
+        out.append("Developing", style="bold cyan")
+        for update in digest.updates:
+            out.append("\n· ")
+            self._bold(out, update.title.strip() or "(untitled)", "bold")
+            out.append(" · New: " + _one_line(update.what_is_new))
+            out.append(f" (earlier: {_one_line(update.reply_to.ref)})", style="dim")
+        return out
+
+    def render_update(self, update: DigestUpdate) -> Text:
+        """A follow-up, as it reads in the story's earlier thread."""
+        out = Text()
+        out.append(f"{INDENT}↳ in the thread of {_one_line(update.reply_to.ref)}: ", style="dim")
+        out.append(_one_line(update.heading), style="bold")
+        out.append("\n" + INDENT)
+        out.append(_one_line(" ".join(update.sentences)))
+        sources = dict.fromkeys(_one_line(s) for s, _ in update.sources)
+        if sources:
+            out.append("\n" + INDENT)
+            out.append(" · ".join(sources), style="green")
+        return out
+
+    async def post_update(self, channel: ChannelRef, digest: Digest, update: DigestUpdate) -> PostedMessage:
+        self.console.print(self.render_update(update))
+        return PostedMessage(ref=self._ref(), thread_ref=update.reply_to.thread_ref)
+
     async def post_parent(self, channel: ChannelRef, digest: Digest) -> PostedMessage:
         self.console.print(self.render_parent(digest))
+        if digest.updates:
+            self.console.print(self.render_developing(digest))
         ref = self._ref()
         return PostedMessage(ref=ref, thread_ref=ref)
 

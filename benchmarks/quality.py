@@ -4,7 +4,7 @@ Everything goes through `bot.inspect_nlp` (the `newsbot inspect` commands) and i
 ../shared/data/tools; every figure is printed next to its baselines measured in the same run.
 Needs `pip install rouge-score` (summaries) and optionally trafilatura (full-text extraction).
 
-    python benchmarks/quality.py [--only summaries,entities,clusters,boilerplate,speed]
+    python benchmarks/quality.py [--only summaries,entities,clusters,boilerplate,speed,followups]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import csv
 import gzip
 import heapq
 import io
+import itertools
 import json
 import logging
 import random
@@ -547,6 +548,179 @@ def speed() -> None:
     print(f"  entity extraction + ranking (reported separately): {1000 * t_ent:.2f} ms/article")
 
 
+# --- follow-ups ------------------------------------------------------------------------------------
+
+FOLLOWUP_HOURS = 2  # synthetic times: the i-th report of a story arrives i hours after the first
+DIGEST_HOURS = 6  # a digest every 6 hours
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    words = [w.casefold() for w in re.findall(r"\w+", text)]
+    return set(itertools.pairwise(words))
+
+
+def _unposted(sentence: str, posted: list[str]) -> bool:
+    """Judge, independent of the detector's word sets: at most half of the sentence's word pairs were posted."""
+    pairs = _bigrams(sentence)
+    seen = set().union(*(_bigrams(p) for p in posted)) if posted else set()
+    return bool(pairs) and len(pairs & seen) / len(pairs) <= 0.5
+
+
+EDITS = (0.0, 0.2, 0.4)  # share of a copy's words another outlet changed (0: the wire text re-sent as is)
+
+
+def _edited_copy(article: Any, source: str, aid: int, when: datetime, edit: float, rng: random.Random) -> Any:
+    """A known report re-sent by another outlet, with `edit` of its words swapped for others and its last
+    sentence dropped (an outlet trimming the wire copy)."""
+    from dataclasses import replace as dc_replace
+
+    def rewrite(sentence: str) -> str:
+        words = sentence.split()
+        for i in range(len(words)):
+            if rng.random() < edit:
+                words[i] = rng.choice(("reportedly", "officials", "later", "local", "still", "nearby", "early"))
+        return " ".join(words)
+
+    summary = [rewrite(x) for x in article.summary]
+    summary = summary[:-1] if len(summary) > 1 and edit else summary
+    return dc_replace(article, id=aid, source=source, summary=summary, first_seen_at=when, published_at=when)
+
+
+def _followup_streams() -> list[list[Any]]:
+    """ECB+ dev stories as stored articles (summary and entities from bot.enrich), in document order."""
+    from datetime import timedelta
+
+    from bot.enrich import enrich
+    from bot.models import FeedItem
+    from bot.store.rows import StoredArticle
+
+    arts, gold = _ecb()
+    by_story: dict[str, list[dict[str, Any]]] = {}
+    for a in sorted(
+        arts, key=lambda a: (int(a["id"].split("_")[0]), int(re.sub(r"\D", "", a["id"].split("_")[1])), a["id"])
+    ):
+        by_story.setdefault(gold[a["id"]], []).append(a)
+    t0 = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
+    streams = []
+    for n, (_, docs) in enumerate(sorted(by_story.items())):
+        stream = []
+        for i, a in enumerate(docs):
+            item = FeedItem(guid=a["id"], url=None, title=a["title"], text=a["text"], published=None)
+            e = enrich(item, SETTINGS)
+            when = t0 + timedelta(hours=FOLLOWUP_HOURS * i)
+            stream.append(
+                StoredArticle(
+                    n * 1000 + i, i, a["source"], a["title"], None, a["text"], when, when, e.summary, e.entities, n
+                )
+            )
+        streams.append(stream)
+    return streams
+
+
+def _replay(streams: list[list[Any]], tell: Any) -> dict[str, Any]:
+    """Each story told at its first report; a digest every DIGEST_HOURS looks at what came since it was
+    last told: first copies of a known report from new outlets alone (one per edit level, each on its
+    own), then the real later reports. `tell(known, new, earlier)` returns the sentences to post, or None."""
+    from datetime import timedelta
+
+    rng = random.Random(16)
+    told = novel = 0
+    copies = dict.fromkeys(EDITS, 0)
+    loud = dict.fromkeys(EDITS, 0)
+    for stream in streams:
+        first = stream[0]
+        posted = [first.title, *first.summary[: SETTINGS.summary_sentences]]
+        earlier: list[str] = []
+        seen = [first]
+        pending = stream[1:]
+        slot = first.first_seen_at
+        next_id = 10**6
+        while pending:
+            slot += timedelta(hours=DIGEST_HOURS)
+            for edit in EDITS:
+                copy = _edited_copy(rng.choice(seen), f"copy-{next_id}", next_id, slot, edit, rng)
+                next_id += 1
+                copies[edit] += 1
+                loud[edit] += tell(seen, [copy], earlier) is not None
+            arrived = [a for a in pending if a.first_seen_at <= slot]
+            pending = [a for a in pending if a.first_seen_at > slot]
+            if not arrived:
+                continue
+            said = tell(seen, arrived, earlier)
+            seen += arrived
+            if said is None:
+                continue
+            told += 1
+            novel += any(_unposted(x, posted) for x in said)
+            posted += list(said)
+            earlier += list(said)
+    return {"told": told, "novel": novel, "copies": copies, "loud": loud}
+
+
+def followups() -> None:
+    from bot.followups import NOVEL_OVERLAP, OUTLET_JUMP, detect
+
+    t = time.perf_counter()
+    streams = _followup_streams()
+    reports = sum(len(s) - 1 for s in streams)
+    print(f"\n== follow-ups: ECB+ dev, {len(streams)} stories in document order, {reports} later reports ==")
+    print(f"   (report i of a story at +{FOLLOWUP_HOURS}i h, a digest every {DIGEST_HOURS} h, and before each digest")
+    print(
+        f"    a lightly edited copy of a known report from a new outlet; enrich took {time.perf_counter() - t:.1f} s)"
+    )
+
+    def ours(novel_overlap: float, outlet_jump: int) -> Any:
+        def tell(known: list[Any], new: list[Any], earlier: list[str]) -> tuple[str, ...] | None:
+            f = detect(0, known, new, earlier=earlier, novel_overlap=novel_overlap, outlet_jump=outlet_jump)
+            return f.sentences if f else None
+
+        return tell
+
+    def every_gain(known: list[Any], new: list[Any], earlier: list[str]) -> tuple[str, ...] | None:
+        # baseline: any new outlet is news; say the first sentences of the newest report
+        old = {a.source for a in known}
+        fresh = [a for a in new if a.source not in old]
+        return tuple(fresh[-1].summary[:2]) if fresh else None
+
+    def line(name: str, r: dict[str, Any]) -> str:
+        share = r["novel"] / r["told"] if r["told"] else 0.0
+        quiet = " ".join(f"{c - r['loud'][e]}/{c}" for e, c in r["copies"].items())
+        return (
+            f"  {name:<30} told {r['told']:>4}   carry a sentence not posted before {share:6.1%}   copies quiet {quiet}"
+        )
+
+    print(f"  (copies quiet: copies with {', '.join(f'{e:.0%}' for e in EDITS)} of their words changed)")
+    print(line("baseline: tell every gain", _replay(streams, every_gain)))
+    print(
+        line(
+            f"newsbot (overlap {NOVEL_OVERLAP}, jump {OUTLET_JUMP})", _replay(streams, ours(NOVEL_OVERLAP, OUTLET_JUMP))
+        )
+    )
+    print("  sweep:")
+    for novel_overlap, jump in [(x, OUTLET_JUMP) for x in (0.3, 0.4, 0.6, 0.7, 0.8)] + [
+        (NOVEL_OVERLAP, j) for j in (1, 2, 5)
+    ]:
+        print(line(f"  overlap {novel_overlap}, jump {jump}", _replay(streams, ours(novel_overlap, jump))))
+    # the sentence-level view behind the overlap threshold
+    from bot.followups import content_words, overlap
+
+    later: list[float] = []
+    copied: dict[float, list[float]] = {e: [] for e in EDITS}
+    rng = random.Random(16)
+    for stream in streams:
+        sets = [content_words(x) for x in [stream[0].title, *stream[0].summary]]
+        for art in stream[1:]:
+            later += [max((overlap(content_words(x), k) for k in sets), default=0.0) for x in art.summary]
+        for edit in EDITS:
+            copy = _edited_copy(stream[0], "copy", 0, stream[0].first_seen_at, edit, rng)
+            copied[edit] += [max((overlap(content_words(x), k) for k in sets), default=0.0) for x in copy.summary]
+    print("  sentences at or under each overlap with the first report: later reports | copies by edit level")
+    for cut in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        share = sum(x <= cut for x in later) / len(later)
+        rest = " ".join(f"{sum(x <= cut for x in v) / len(v):6.1%}" for v in copied.values())
+        print(f"    <= {cut}: {share:6.1%} | {rest}")
+
+
 def main() -> None:
     parts = {
         "summaries": summaries,
@@ -554,6 +728,7 @@ def main() -> None:
         "clusters": clusters,
         "boilerplate": boilerplate,
         "speed": speed,
+        "followups": followups,
     }
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--only", default=",".join(parts), help="comma-separated: " + ", ".join(parts))

@@ -23,6 +23,7 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.poll import poll_feeds
 from bot.models import ChannelRef, CommandRequest, PollReport, Reply
 from bot.ports import ChatAdapter, Clock, CommandSource, SystemClock, UsesChannelLookup
+from bot.shutdown import PostGate
 from bot.store.store import Store, SubscriptionRow
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,10 @@ class App:
         self.fetcher = Fetcher(settings.fetch)
         self.router = Router(self)
         self.on_schedule_change: Callable[[], None] | None = None  # set by the scheduler
+        # closed on SIGTERM (cli, scheduler): the digest message in flight finishes, no new one starts
+        self.gate = PostGate()
         for adapter in adapters.values():
+            self.gate.install(adapter)
             if isinstance(adapter, UsesChannelLookup):
                 adapter.lookup = self  # autocomplete offers the channel's own feeds and topics
 

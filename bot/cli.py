@@ -22,7 +22,8 @@ from bot.errors import ConfigError, FeedError, NewsbotError, UserInputError
 from bot.ingest.poll import format_report
 from bot.ingest.resolve import feed_address, feed_failure, find_feed
 from bot.logs import setup_logging
-from bot.models import ChannelRef, CommandRequest, Reply
+from bot.models import ChannelRef, CommandRequest, PollReport, Reply
+from bot.shutdown import Stopping
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_NAMES = (Path("config.example.toml"), Path(__file__).resolve().parents[1] / "config.example.toml")
@@ -113,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Stopping:
+        print(
+            "newsbot: stopped by SIGTERM; a digest not finished stays pending and the next run carries it on",
+            file=sys.stderr,
+        )
+        return 128 + signal.SIGTERM
     except BrokenPipeError:
         # the reader went away (`newsbot inspect ... | head`): stop quietly, as other Unix tools do,
         # and keep Python from reporting the failed flush of stdout at exit
@@ -157,29 +164,78 @@ async def _run(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+NO_FEEDS = "no feeds to poll: add [[feeds]] to the config, or `newsbot feeds add URL`"
+ALL_FAILED = "every feed failed to fetch (see above)"
+
+
 async def _poll(app: App, args: argparse.Namespace) -> int:
+    if not app.store.feeds():
+        print(NO_FEEDS, file=sys.stderr)
+        return 0
     r = await app.poll(due_only=not args.all)
     print(format_report(r))
     for error in r.errors:
         print(f"  failed: {error}", file=sys.stderr)
-    return 1 if r.feeds and r.failed == r.feeds else 0
+    if r.feeds and r.failed == r.feeds:
+        print(ALL_FAILED, file=sys.stderr)
+        return 1
+    return 0
 
 
 async def _digest(app: App, args: argparse.Namespace) -> int:
-    if not args.no_poll:
-        r = await app.poll()
+    """Poll, then post; on SIGTERM a poll in progress is dropped, and of the digests only the
+    message being posted is finished (its claim is given back; the next run carries on)."""
+    loop = asyncio.get_running_loop()
+    polling: asyncio.Future[PollReport] | None = None
+
+    def on_sigterm() -> None:
+        app.gate.close()
+        if polling is not None and not polling.done():
+            polling.cancel()  # nothing is posted yet: the fetches can wait for the next run
+
+    def start_poll() -> asyncio.Future[PollReport]:
+        nonlocal polling
+        polling = asyncio.ensure_future(app.poll())
+        return polling
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        return await _digest_once(app, args, start_poll)
+    except asyncio.CancelledError:
+        if app.gate.closed:
+            raise Stopping from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+async def _digest_once(app: App, args: argparse.Namespace, start_poll: Callable[[], asyncio.Future[PollReport]]) -> int:
+    all_failed = False
+    if not args.no_poll and not app.store.feeds():
+        print(NO_FEEDS, file=sys.stderr)
+    elif not args.no_poll:
+        r = await start_poll()
         print(f"polled {r.feeds} feeds: {r.new_articles} new articles, {r.failed} failed", file=sys.stderr)
         for error in r.errors:
             print(f"  failed: {error}", file=sys.stderr)
+        # what is already stored still makes a digest; the run as a whole has failed all the same
+        all_failed = bool(r.feeds) and r.failed == r.feeds
+    if app.gate.closed:
+        raise Stopping
     outcomes = await app.digest_all()
     if not outcomes:
         print("no subscriptions: add a [[subscriptions]] entry to the config", file=sys.stderr)
     for o in outcomes:
         if o.status in ("posted", "resumed"):
-            print(f"{o.channel}: {o.status} {o.stories} {'story' if o.stories == 1 else 'stories'}", file=sys.stderr)
+            also = f", {o.updates} follow-up{'' if o.updates == 1 else 's'}" if o.updates else ""
+            print(
+                f"{o.channel}: {o.status} {o.stories} {'story' if o.stories == 1 else 'stories'}{also}", file=sys.stderr
+            )
         else:
             print(f"{o.channel}: {o.message}", file=sys.stderr)
-    return 1 if any(o.status == "failed" for o in outcomes) else 0
+    if all_failed:
+        print(ALL_FAILED, file=sys.stderr)
+    return 1 if all_failed or any(o.status == "failed" for o in outcomes) else 0
 
 
 async def _cmd(app: App, args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ config gives). Every problem raises ConfigError naming the key, e.g.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -53,6 +54,7 @@ class DigestSettings:
     grace_minutes: int = 360  # a digest missed while down is still posted this long after its time
     prefer_sources: tuple[str, ...] = ()  # feed names whose article represents a story when they carry it
     entities: str = "heuristic"  # heuristic | spacy (the spacy extra and its model)
+    updates: bool = True  # follow up told stories that moved (a channel's `settings updates` overrides)
 
 
 @dataclass(frozen=True)
@@ -154,12 +156,18 @@ class _Section:
             value, ok = float(value), True
         if not ok:
             raise ConfigError(self.key(name), f"{value!r} is not {_kind_name(kind)}")
+        if kind is float and not math.isfinite(value):  # TOML allows nan and inf; no setting means them
+            raise ConfigError(self.key(name), f"{value!r} is not a finite number")
         return value
 
-    def positive(self, name: str, kind: type, default: Any, maximum: float | None = None) -> Any:
+    def positive(
+        self, name: str, kind: type, default: Any, maximum: float | None = None, minimum: float | None = None
+    ) -> Any:
         value = self.get(name, kind, default)
         if value <= 0:
             raise ConfigError(self.key(name), f"{value!r} must be greater than 0")
+        if minimum is not None and value < minimum:
+            raise ConfigError(self.key(name), f"{value!r} is too small; use at least {minimum:g}")
         if maximum is not None and value > maximum:
             raise ConfigError(self.key(name), f"{value!r} must be at most {maximum:g}")
         return value
@@ -229,8 +237,24 @@ def check_timezone(value: str) -> str:
     return value
 
 
+# The demo feeds shipped with newsbot: read even with fetch.allow_local_files off, so that the
+# example config (which turns local files off) still prints the demo digest.
+BUNDLED_FEEDS = Path(__file__).resolve().parents[1] / "examples" / "feeds"
+
+
+def is_bundled_feed(path: str | Path) -> bool:
+    """True for a file inside the bundled demo feeds folder (symlinks and ".." resolved first)."""
+    try:
+        return Path(path).resolve().is_relative_to(BUNDLED_FEEDS)
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_feed_url(value: str, base_dir: Path, allow_local: bool) -> str:
-    """An http(s) URL unchanged, or a local path made absolute against the config's folder."""
+    """An http(s) URL unchanged, or a local path made absolute against the config's folder.
+
+    Local paths need `allow_local`, except the bundled demo feeds.
+    """
     text = value.strip()
     if not text:
         raise ValueError("is empty; give an http(s) URL or a local file path")
@@ -239,10 +263,11 @@ def resolve_feed_url(value: str, base_dir: Path, allow_local: bool) -> str:
         return text
     if "://" in text and not lowered.startswith("file://"):
         raise ValueError(f'"{text}" has an unsupported scheme; only http and https feeds are fetched')
-    if not allow_local:
-        raise ValueError(f'"{text}" is a local path; set fetch.allow_local_files = true to read feeds from files')
     path = Path(text.removeprefix("file://")).expanduser()
-    return str(path if path.is_absolute() else (base_dir / path).resolve())
+    resolved = str(path if path.is_absolute() else (base_dir / path).resolve())
+    if not allow_local and not is_bundled_feed(resolved):
+        raise ValueError(f'"{text}" is a local path; set fetch.allow_local_files = true to read feeds from files')
+    return resolved
 
 
 def load_settings(path: Path) -> Settings:
@@ -251,6 +276,12 @@ def load_settings(path: Path) -> Settings:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("", f"config file {path} does not exist; copy config.example.toml to start") from None
+    except IsADirectoryError:
+        raise ConfigError("", f"{path} is a folder, not a config file; pass --config PATH/config.toml") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("", f"{path} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError("", f"cannot read the config file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("", f"{path} is not valid TOML: {exc}") from None
     return settings_from_dict(raw, path)
@@ -316,6 +347,7 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
             "grace_minutes",
             "prefer_sources",
             "entities",
+            "updates",
         },
     )
     digest = DigestSettings(
@@ -329,6 +361,7 @@ def settings_from_dict(raw: Mapping[str, Any], path: Path) -> Settings:
         grace_minutes=_non_negative(d, "grace_minutes", DigestSettings.grace_minutes, 24 * 60),
         prefer_sources=_strings(d, "prefer_sources"),
         entities=d.choice("entities", ("heuristic", "spacy"), DigestSettings.entities),
+        updates=d.get("updates", bool, DigestSettings.updates),
     )
 
     if digest.entities == "spacy":
@@ -378,9 +411,9 @@ def _fetch_settings(f: _Section) -> FetchSettings:
             f.key("max_per_host"), f"{max_per_host} is more than fetch.max_concurrency ({max_concurrency})"
         )
     return FetchSettings(
-        user_agent=f.get("user_agent", str, FetchSettings.user_agent),
-        timeout_seconds=f.positive("timeout_seconds", float, FetchSettings.timeout_seconds, 300),
-        max_body_bytes=int(f.positive("max_body_mb", float, 10.0, 1024) * 1024 * 1024),
+        user_agent=_header_value(f, "user_agent", FetchSettings.user_agent),
+        timeout_seconds=f.positive("timeout_seconds", float, FetchSettings.timeout_seconds, 300, minimum=0.1),
+        max_body_bytes=int(f.positive("max_body_mb", float, 10.0, 1024, minimum=0.01) * 1024 * 1024),
         poll_minutes=poll_minutes,
         allow_local_files=f.get("allow_local_files", bool, FetchSettings.allow_local_files),
         allow_private_networks=f.get("allow_private_networks", bool, FetchSettings.allow_private_networks),
@@ -390,6 +423,14 @@ def _fetch_settings(f: _Section) -> FetchSettings:
         max_per_host=max_per_host,
         pause_after_failures=f.positive("pause_after_failures", int, FetchSettings.pause_after_failures, 1000),
     )
+
+
+def _header_value(sec: _Section, name: str, default: str) -> str:
+    value: str = sec.get(name, str, default)
+    # sent as an HTTP header: a line break or other control character would be refused on every fetch
+    if not value.strip() or len(value) > 500 or any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ConfigError(sec.key(name), f"{value[:60]!r} must be one line of at most 500 printable characters")
+    return value
 
 
 def _slack(top: _Section) -> SlackSettings:

@@ -43,6 +43,7 @@ class DigestOutcome:
     status: str  # posted | resumed | empty | busy | failed | no-adapter
     stories: int = 0
     message: str = ""
+    updates: int = 0  # follow-ups the digest carries (replies in earlier threads)
 
 
 class LeaseLost(Exception):
@@ -130,7 +131,7 @@ class _Poster:
             )
             self.record(0, found.parent)
         for position, msg in sorted(found.stories.items()):
-            if position not in self.known and 0 < position <= len(self.row.story_ids):
+            if position not in self.known and 0 < position <= len(self.row.story_ids) + len(self.row.updates):
                 log.warning(
                     "digest %s: story %d was already posted (%s); not posting it again", self.row.id, position, msg.ref
                 )
@@ -208,8 +209,28 @@ async def deliver(
             continue
         poster.record(position, msg)
         posted += 1
+    await _deliver_updates(poster, digest)
     store.finish_digest(row.id, owner, clock.now())
     return posted
+
+
+async def _deliver_updates(poster: _Poster, digest: Digest) -> None:
+    """The follow-ups, each a reply in its story's earlier thread, through the same look-first path."""
+    store, row, adapter = poster.store, poster.row, poster.adapter
+    for update in digest.updates:
+        if update.position in poster.known:
+            continue
+        try:
+            post = partial(adapter.post_update, digest.channel, digest, update)
+            msg = await poster.send(update.position, post, f"the update of story {update.story_id}")
+        except PostError as exc:
+            if exc.retryable:
+                raise
+            # e.g. the earlier thread was deleted: the Developing line in the parent still tells it
+            log.error("update of story %s in digest %s refused for good, skipped: %s", update.story_id, row.id, exc)
+            store.record_posted(row.id, update.position, f"skipped: {exc}"[:500], None, poster.clock.now())
+            continue
+        poster.record(update.position, msg)
 
 
 async def run_digest(
@@ -231,7 +252,7 @@ async def run_digest(
     digest_id = plan_digest(store, sub, settings, slot, clock.now(), kind=kind)
     planned = store.digest(digest_id) if digest_id is not None else None
     outcomes = await post_pending(store, adapter, sub, settings, clock, new_id=digest_id)
-    if planned is not None and not planned.story_ids:
+    if planned is not None and not planned.story_ids and not planned.updates:
         outcomes.append(await _empty(store, adapter, sub, settings, planned, slot))
     elif planned is None and not outcomes:
         outcomes.append(DigestOutcome(channel, "empty", message="this slot's digest was already made"))
@@ -309,7 +330,7 @@ async def _post(
     except BaseException:
         store.release_digest(row.id, owner)
         raise
-    return DigestOutcome(channel, status, stories=count)
+    return DigestOutcome(channel, status, stories=count, updates=len(fresh.updates))
 
 
 def _busy(row: DigestRow, now: datetime) -> str:

@@ -11,14 +11,16 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot import followups
 from bot.clustering import representative
 from bot.config import DigestSettings
-from bot.models import Digest, DigestStory, KeyEntity
+from bot.models import Digest, DigestStory, DigestUpdate, KeyEntity, PostedMessage
 from bot.nlp.highlight import highlight
 from bot.ranking import rank
 from bot.store.store import DigestRow, Store, StoredArticle, SubscriptionRow
 
 STORY_MAX_AGE = timedelta(days=7)
+MAX_UPDATES = 3  # follow-ups per digest: the Developing section stays short
 
 
 def settle_backlog(store: Store, sub: SubscriptionRow, settings: DigestSettings, slot: datetime, now: datetime) -> int:
@@ -87,7 +89,73 @@ def plan_digest(
     # followed topics first, then stories with words to show, many outlets, dated, the newest
     ranked = rank(candidates, by_story, followed)
     cap = sub.max_stories or settings.max_stories
-    return store.create_digest(sub.id, scheduled_for, settings.title, ranked[:cap], now, kind=kind)
+    wanted = settings.updates if sub.updates is None else sub.updates
+    updates = plan_followups(store, sub, settings, now) if wanted else []
+    return store.create_digest(
+        sub.id, scheduled_for, settings.title, ranked[:cap], now, kind=kind, updates=updates
+    )
+
+
+def plan_followups(
+    store: Store, sub: SubscriptionRow, settings: DigestSettings, now: datetime
+) -> list[tuple[int, dict[str, object]]]:
+    """The follow-ups worth telling in this digest, as (story id, what the update posts), at most
+    MAX_UPDATES, followed topics first. What they say is fixed here, so a resume posts the same."""
+    told = store.told_stories(sub.id, since=now - STORY_MAX_AGE)
+    if not told:
+        return []
+    by_story = store.story_articles([t.story_id for t in told])
+    mine = set(store.subscribed_feed_ids(sub.id))
+    found: list[tuple[tuple[bool, int, int], int, dict[str, object]]] = []
+    for t in told:
+        known, new = followups.split_known_new(by_story.get(t.story_id, []), t.told_at)
+        new = [a for a in new if a.feed_id in mine]  # news of the channel's own feeds, not other channels'
+        update = followups.detect(t.story_id, known, new, earlier=t.earlier, follows=sub.follows)
+        if update is None:
+            continue
+        shown = representative(known, settings.prefer_sources)
+        followed = matches_follow(new, sub.follows)
+        detail: dict[str, object] = {
+            "articles": list(update.article_ids),
+            "sentences": list(update.sentences),
+            "facts": list(update.facts),
+            "outlets": list(update.outlets),
+            "title": shown.title,
+            "url": shown.url,
+            "reply_to": {"ref": t.ref, "thread_ref": t.thread_ref},
+            "told_at": t.told_at.isoformat(),
+            "sources": [[a.source, a.url] for a in new if a.id in update.article_ids and a.source in update.outlets],
+        }
+        found.append(((not followed, -len(update.facts), -len(update.outlets)), t.story_id, detail))
+    found.sort(key=lambda f: (f[0], f[1]))
+    return [(sid, detail) for _, sid, detail in found[:MAX_UPDATES]]
+
+
+def update_view(position: int, story_id: int, detail: dict[str, object]) -> DigestUpdate:
+    """A planned follow-up as the adapters read it."""
+    reply = detail.get("reply_to")
+    ref = reply if isinstance(reply, dict) else {}
+    told = detail.get("told_at")
+    return DigestUpdate(
+        story_id=story_id,
+        position=position,
+        title=str(detail.get("title") or ""),
+        url=str(detail["url"]) if detail.get("url") else None,
+        sentences=tuple(str(x) for x in _items(detail.get("sentences"))),
+        facts=tuple(str(x) for x in _items(detail.get("facts"))),
+        outlets=tuple(str(x) for x in _items(detail.get("outlets"))),
+        reply_to=PostedMessage(str(ref.get("ref") or ""), str(ref["thread_ref"]) if ref.get("thread_ref") else None),
+        told_at=datetime.fromisoformat(told) if isinstance(told, str) else None,
+        sources=tuple(
+            (str(x[0]), str(x[1]) if x[1] else None)
+            for x in _items(detail.get("sources"))
+            if isinstance(x, list) and len(x) == 2
+        ),
+    )
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 def merged_entities(articles: Sequence[StoredArticle]) -> list[KeyEntity]:
@@ -161,4 +229,5 @@ def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: Di
         top_entities=top,
         timezone=sub.timezone,
         created_at=row.created_at,
+        updates=tuple(update_view(p, sid, d) for p, sid, d in row.updates),
     )

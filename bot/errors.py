@@ -6,6 +6,7 @@ NewsbotError
  +-- FeedError        a feed could not be fetched or parsed; other feeds carry on
  |    +-- FetchRefusedError  the URL or address is not allowed (scheme, private network)
  +-- StorageError     the database refused or is at an unknown schema version
+ |    +-- StorageConflict  another process wrote the same rows at the same moment
  +-- PostError        a platform refused a message; the digest stays pending
 Every message says what was wrong and, where it can, what to do about it.
 """
@@ -45,6 +46,10 @@ class FetchRefusedError(FeedError):
 
 class StorageError(NewsbotError):
     """The database could not do what was asked."""
+
+
+class StorageConflict(StorageError):
+    """Another process stored the same rows at the same moment: nothing was written, try again."""
 
 
 class PostError(NewsbotError):

@@ -98,6 +98,36 @@ class DigestStory:
 
 
 @dataclass(frozen=True)
+class DigestUpdate:
+    """A follow-up to a story a digest already carried: posted as a reply in that story's thread,
+    and listed under "Developing" in the new digest's parent. Fixed when the digest is planned."""
+
+    story_id: int
+    position: int  # of the new digest: after its stories
+    title: str
+    url: str | None
+    sentences: tuple[str, ...]  # new sentences, never posted before
+    facts: tuple[str, ...]  # new names and numbers they bring
+    outlets: tuple[str, ...]  # sources new to the story since it was told
+    reply_to: PostedMessage  # the story's earlier message (and its thread)
+    told_at: datetime | None = None  # when the story was last told
+    sources: tuple[tuple[str, str | None], ...] = ()  # (outlet, link) of the new articles
+
+    @property
+    def heading(self) -> str:
+        """ "Update · 3 more outlets: A, B, C" (plain text; adapters escape it)."""
+        n = len(self.outlets)
+        if not n:
+            return "Update · new reporting"
+        return f"Update · {n} more {'outlet' if n == 1 else 'outlets'}: {', '.join(self.outlets)}"
+
+    @property
+    def what_is_new(self) -> str:
+        """One line: the new facts, else the first new sentence."""
+        return ", ".join(self.facts) if self.facts else (self.sentences[0] if self.sentences else "")
+
+
+@dataclass(frozen=True)
 class Digest:
     """A digest for one channel and one scheduled time, without any markup."""
 
@@ -109,6 +139,7 @@ class Digest:
     top_entities: tuple[str, ...] = ()
     timezone: str = "UTC"  # the channel's zone, for showing the date
     created_at: datetime | None = None  # when it was planned: nothing of it can be older
+    updates: tuple[DigestUpdate, ...] = ()  # follow-ups to stories told before ("Developing")
 
     @property
     def key(self) -> str:

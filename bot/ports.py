@@ -11,7 +11,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from bot.models import ChannelRef, CommandRequest, Digest, DigestStory, FoundPosts, PostedMessage, Reply
+from bot.models import (
+    ChannelRef,
+    CommandRequest,
+    Digest,
+    DigestStory,
+    DigestUpdate,
+    FoundPosts,
+    PostedMessage,
+    Reply,
+)
 
 CommandHandler = Callable[[CommandRequest], Awaitable[Reply]]
 # is this platform message recorded by some digest already? (it cannot be another digest's lost parent)
@@ -51,12 +60,18 @@ class ChatAdapter(Protocol):
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
     ) -> PostedMessage: ...
 
+    async def post_update(self, channel: ChannelRef, digest: Digest, update: DigestUpdate) -> PostedMessage:
+        """A follow-up as a reply in the story's earlier thread (`update.reply_to`), carrying
+        `digest.key` and `update.position` like any other message of the digest."""
+        ...
+
     async def find_posted(
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None, *, taken: Taken | None = None
     ) -> FoundPosts:
         """What the platform already shows of this digest: the parent (looked for in the channel when
-        `parent` is None, passing over messages `taken` says are recorded) and the stories in its
-        thread. Raise PostError when it cannot be read."""
+        `parent` is None, passing over messages `taken` says are recorded), the stories in its
+        thread, and the digest's updates in their stories' earlier threads (by position). Raise
+        PostError when it cannot be read."""
         ...
 
 

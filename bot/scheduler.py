@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,11 +23,14 @@ from bot.app import App
 from bot.config import WEEKDAYS, parse_time_of_day
 from bot.delivery import DigestOutcome, post_pending, run_digest
 from bot.ports import CommandSource
+from bot.shutdown import Stopping
 from bot.store.store import SubscriptionRow
 from bot.worker import is_dead
 
 log = logging.getLogger(__name__)
 UTC = ZoneInfo("UTC")
+# how long `run` waits on SIGTERM for a running job (a digest post in flight) before cancelling it
+STOP_GRACE_SECONDS = 20.0
 
 
 def digest_trigger(time_of_day: str, timezone: str, weekdays: tuple[str, ...]) -> CronTrigger:
@@ -110,12 +114,13 @@ class Scheduler:
         self.app = app
         self.aps = AsyncIOScheduler(timezone="UTC")
         self._schedules: object = None  # what the digest jobs were last built from
+        self._running: set[asyncio.Task[None]] = set()  # jobs in progress, for a clean stop
         app.on_schedule_change = self.rebuild
 
     def start(self) -> None:
         # every minute, but only feeds whose own next check is due are fetched
         self.aps.add_job(
-            self.poll_once,
+            self._poll_job,
             IntervalTrigger(minutes=1),
             id="poll",
             replace_existing=True,
@@ -136,6 +141,31 @@ class Scheduler:
     def shutdown(self) -> None:
         self.aps.shutdown(wait=False)
 
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Start no job, and give the running ones `grace` seconds to end (a post in flight finishes,
+        the gate stops the next); what is left is cancelled, which gives its claims back too."""
+        self.shutdown()
+        running = {task for task in self._running if not task.done()}
+        if not running:
+            return
+        _done, late = await asyncio.wait(running, timeout=grace)
+        for task in late:
+            log.warning("stopping: a job still running after %g s is cancelled", grace)
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def _job(self, work: Awaitable[object]) -> None:
+        """Run one job's work as a task `stop` can wait for; a stop request ends it quietly."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            await work
+        except Stopping:
+            log.info("stopping: the digest in progress stays pending for the next run")
+        finally:
+            self._running.discard(task)
+
     def rebuild(self) -> None:
         """One job per (channel, time of day), with ids that stay the same across restarts."""
         # APScheduler wants a positive grace or None; 0 minutes means "only on time"
@@ -148,7 +178,7 @@ class Scheduler:
                 job_id = f"digest:{sub.id}:{time_of_day}"
                 wanted.add(job_id)
                 self.aps.add_job(
-                    self._digest,
+                    self._digest_job,
                     digest_trigger(time_of_day, sub.timezone, sub.weekdays),
                     args=[sub.id, time_of_day],
                     id=job_id,
@@ -190,6 +220,12 @@ class Scheduler:
             r.new_articles,
             r.seconds,
         )
+
+    async def _poll_job(self) -> None:
+        await self._job(self.poll_once())
+
+    async def _digest_job(self, subscription_id: int, time_of_day: str) -> None:
+        await self._job(self._digest(subscription_id, time_of_day))
 
     async def _maintain(self) -> None:
         now = self.app.clock.now()
@@ -233,8 +269,13 @@ async def run_forever(app: App) -> None:
     """Catch up on a missed digest, then run the jobs until SIGINT or SIGTERM, and shut down cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_stop() -> None:
+        stop.set()
+        app.gate.close()  # a digest message being posted finishes; no new one starts
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_stop)
     scheduler = Scheduler(app)
     scheduler.start()
     try:
@@ -243,10 +284,16 @@ async def run_forever(app: App) -> None:
             if isinstance(adapter, CommandSource):
                 await adapter.start(app.handle_command)
         log.info("%s", start_line(app, scheduler.next_digests()))
+        if not app.store.feeds():
+            log.warning("no feeds to poll yet: add [[feeds]] to the config, or a channel can subscribe")
         await scheduler.poll_once()
         if await catch_up(app):
             log.info("posted the digests missed while newsbot was down")
         await stop.wait()
+    except Stopping:
+        log.info("stopping: the digest in progress stays pending for the next run")
     finally:
-        scheduler.shutdown()
+        await scheduler.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         log.info("newsbot stopped")

@@ -450,6 +450,15 @@ class FakeDiscord:
         }
         if self.channels.get(channel_id, {}).get("guild_id"):
             message["guild_id"] = str(GUILD_ID)
+        reference = body.get("message_reference")
+        if isinstance(reference, dict) and reference.get("message_id"):
+            # a reply: Discord keeps what it answers (type 19)
+            message["type"] = 19
+            message["message_reference"] = {
+                "message_id": str(reference["message_id"]),
+                "channel_id": str(reference.get("channel_id") or channel_id),
+                "guild_id": str(GUILD_ID),
+            }
         return message
 
     def _post_message(self, channel_id: int, body: dict[str, Any]) -> tuple[int, Any]:

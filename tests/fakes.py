@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.errors import PostError
-from bot.models import ChannelRef, Digest, DigestStory, FoundPosts, PostedMessage
+from bot.models import ChannelRef, Digest, DigestStory, DigestUpdate, FoundPosts, PostedMessage
 from bot.ports import Taken
 
 
@@ -45,6 +45,12 @@ class FlakyAdapter:
         assert parent.ref == "p1"
         self.sent.append(story.title)
         return PostedMessage(ref=f"s{position}", thread_ref="p1")
+
+    async def post_update(self, channel: ChannelRef, digest: Digest, update: DigestUpdate) -> PostedMessage:
+        await asyncio.sleep(self.pause)
+        self._maybe_fail()
+        self.sent.append(f"update:{update.title}")
+        return PostedMessage(ref=f"u{update.position}", thread_ref=update.reply_to.thread_ref)
 
     async def find_posted(
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None, *, taken: Taken | None = None

@@ -2,7 +2,7 @@
 
 It records every call (method, parsed body, headers) and answers only what newsbot uses:
 auth.test, chat.postMessage (increasing ts, message metadata kept), conversations.history and
-conversations.replies (metadata only with include_all_metadata, as Slack does), users.info,
+conversations.replies (metadata only with include_all_metadata, as Slack does), chat.getPermalink, users.info,
 apps.connections.open, oauth.v2.access. Switches inject 429 with Retry-After, Slack error codes,
 a post that never answers, a post stored whose answer is lost (the connection closed), and a
 hook called before storing, after storing and after answering each post (for kill sweeps).
@@ -249,6 +249,14 @@ class FakeSlack:
             return 200, {}, {"ok": True, "channel": call.body["channel"], "ts": ts, "message": {"ts": ts}}
         if method in ("conversations.history", "conversations.replies"):
             return 200, {}, self._listing(method, call.body)
+        if method == "chat.getPermalink":
+            channel, ts = str(call.body.get("channel")), str(call.body.get("message_ts"))
+            message = next((p for p in self.posted if p.channel == channel and p.ts == ts), None)
+            if message is None:
+                return 200, {}, {"ok": False, "error": "message_not_found"}
+            thread = f"?thread_ts={message.thread_ts}&cid={channel}" if message.thread_ts else ""
+            link = f"https://fake.slack.test/archives/{channel}/p{ts.replace('.', '')}{thread}"
+            return 200, {}, {"ok": True, "channel": channel, "permalink": link}
         return 200, {}, {"ok": False, "error": "unknown_method"}
 
     def _listing(self, method: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -45,7 +45,8 @@ def test_digest_once_twice(workdir: Path) -> None:
 
 
 def test_default_config_falls_back_to_the_example_with_a_note(tmp_path: Path) -> None:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    # the bundled demo feeds (a link: a copy elsewhere is an ordinary local file, off in the example config)
+    (tmp_path / "examples").symlink_to(ROOT / "examples", target_is_directory=True)
     shutil.copy(ROOT / "config.example.toml", tmp_path / "config.example.toml")
     proc = newsbot("feeds", "list", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -53,7 +54,13 @@ def test_default_config_falls_back_to_the_example_with_a_note(tmp_path: Path) ->
     assert "Pacific Wire" in proc.stdout and "not fetched yet" in proc.stdout
 
 
+def _allow_local_files(workdir: Path) -> None:
+    cfg = workdir / "config.toml"
+    cfg.write_text(cfg.read_text().replace("allow_local_files = false", "allow_local_files = true"))
+
+
 def test_feeds_add_list_remove(workdir: Path, tmp_path: Path) -> None:
+    _allow_local_files(workdir)
     extra = ROOT / "examples" / "feeds" / "lakeside-courier.xml"
     copy = tmp_path / "extra.xml"
     shutil.copy(extra, copy)
@@ -71,6 +78,9 @@ def test_feeds_add_list_remove(workdir: Path, tmp_path: Path) -> None:
 def test_feeds_errors_say_what_to_do(workdir: Path, tmp_path: Path) -> None:
     html = tmp_path / "page.html"
     html.write_text("<html><head><title>Hi</title></head><body><p>Not a feed</p></body></html>")
+    off = newsbot("feeds", "add", str(html), cwd=workdir)  # the example config reads no local files...
+    assert off.returncode == 1 and "set fetch.allow_local_files = true" in off.stderr
+    _allow_local_files(workdir)  # ...but the bundled demo feeds
     bad = newsbot("feeds", "add", str(html), cwd=workdir)
     assert bad.returncode == 1 and "newsbot:" in bad.stderr and bad.stdout == ""
     missing = newsbot("feeds", "remove", "999", cwd=workdir)
@@ -100,6 +110,9 @@ def test_inspect_feed_writes_json_lines(workdir: Path) -> None:
     assert len(rows) == 4
     assert set(rows[0]) >= {"id", "url", "canonical_url", "title", "text", "published", "source"}
     assert all("utm_" not in (r["canonical_url"] or "") for r in rows)
+    off = newsbot("inspect", "feed", str(workdir / "missing.xml"), cwd=workdir)
+    assert off.returncode == 1 and off.stdout == "" and "set fetch.allow_local_files = true" in off.stderr
+    _allow_local_files(workdir)
     bad = newsbot("inspect", "feed", str(workdir / "missing.xml"), cwd=workdir)
     assert bad.returncode != 0 and bad.stdout == "" and "cannot read the file" in bad.stderr
 

@@ -49,6 +49,15 @@ async def broken(request: web.Request) -> web.Response:
     return web.Response(status=500, reason="Internal Server Error")
 
 
+async def slow_hop(request: web.Request) -> web.Response:
+    # five redirects, each answered after 0.4 s: 2.4 s in all, each hop well inside a 1 s timeout
+    n = int(request.match_info["n"])
+    await asyncio.sleep(0.4)
+    if n < 5:
+        raise web.HTTPFound(f"/hop/{n + 1}")
+    return web.Response(body=FEED)
+
+
 async def to_private(request: web.Request) -> web.Response:
     raise web.HTTPFound("http://10.0.0.1/feed")
 
@@ -64,6 +73,7 @@ async def server() -> AsyncIterator[TestServer]:
         ("/slow", slow),
         ("/broken", broken),
         ("/to-private", to_private),
+        ("/hop/{n}", slow_hop),
     ):
         app.router.add_get(path, handler)
     srv = TestServer(app, host="127.0.0.1")
@@ -104,6 +114,18 @@ async def test_body_cap_redirect_loop_timeout_and_http_errors(server: TestServer
     with pytest.raises(FeedError, match="HTTP 500 Internal Server Error"):
         await f.fetch(str(server.make_url("/broken")))
     await f.close()
+
+
+async def test_the_timeout_bounds_the_whole_fetch_redirects_included(server: TestServer) -> None:
+    loop = asyncio.get_running_loop()
+    patient, hurried = fetcher(timeout_seconds=5), fetcher(timeout_seconds=1)
+    assert (await patient.fetch(str(server.make_url("/hop/0")))).body == FEED
+    started = loop.time()
+    with pytest.raises(FeedError, match=r"/hop/2: no complete answer within 1 s \(fetch.timeout_seconds\)"):
+        await hurried.fetch(str(server.make_url("/hop/0")))
+    assert loop.time() - started < 1.5  # not 2.4 s: one budget for every hop
+    await patient.close()
+    await hurried.close()
 
 
 async def test_guard_refuses_loopback_names_literals_and_redirects(server: TestServer) -> None:

@@ -259,13 +259,13 @@ async def test_no_flood_keeps_a_story_another_followed_feed_brings(
 async def test_after_the_upgrade_a_feed_that_lost_shared_items_gets_them(
     db_url: str, tmp_path: Path, site: tuple[Site, TestServer]
 ) -> None:
-    """A database from before 0007: b's copy of a1 was dropped as a duplicate of a's. The upgrade
+    """A database from before 0009: b's copy of a1 was dropped as a duplicate of a's. The upgrade
     clears the feeds' validators, so the next poll reads b in full (not a 304) and links a1 to it."""
     s, server = site
     a_url, b_url = str(server.make_url("/a.xml")), str(server.make_url("/b.xml"))
     s.bodies = {"/a.xml": feed_a(), "/b.xml": feed_b()}
     engine = create_engine(db_url)
-    migrate.upgrade(engine, "0006")
+    migrate.upgrade(engine, "0008")
     now = datetime(2026, 11, 27, 6, 30)
     with engine.begin() as conn:
         for sql, params in [

@@ -30,7 +30,7 @@ TABLES = {
     "digests",
     "digest_items",
     "posted_messages",
-    "article_feeds",  # the 0001 article, linked to its own feed by 0007
+    "article_feeds",  # the 0001 article, linked to its own feed by 0009
 }
 
 

@@ -26,7 +26,16 @@ from adapters.discord.commands import Choice, Interaction, build_group
 from bot.commands.router import CHANGES, USAGE
 from bot.config import DiscordSettings, Settings
 from bot.errors import ConfigError, NewsbotError, PostError
-from bot.models import ChannelRef, CommandRequest, Digest, DigestStory, FoundPosts, PostedMessage, Reply
+from bot.models import (
+    ChannelRef,
+    CommandRequest,
+    Digest,
+    DigestStory,
+    DigestUpdate,
+    FoundPosts,
+    PostedMessage,
+    Reply,
+)
 from bot.ports import ChannelLookup, CommandHandler, Taken
 
 log = logging.getLogger(__name__)
@@ -190,6 +199,8 @@ class DiscordAdapter:
     async def post_parent(self, channel: ChannelRef, digest: Digest) -> PostedMessage:
         target = await self._channel(channel)
         content, embed = self._parent_parts(digest)
+        if digest.updates:
+            content, embed = _with_developing(content, embed, digest, target.guild.id)
         if isinstance(target, discord.ForumChannel):
             name = render.thread_name(digest)
             async with self._errors(channel, "create the digest's forum post in", "Send Messages", sends=True):
@@ -238,6 +249,76 @@ class DiscordAdapter:
             )
         return PostedMessage(ref=str(message.id), thread_ref=thread_id)
 
+    async def post_update(self, channel: ChannelRef, digest: Digest, update: DigestUpdate) -> PostedMessage:
+        """A reply to the story's earlier message, in its thread (a thread archived since is reopened by the post)."""
+        await self._rest()
+        thread_id = update.reply_to.thread_ref or update.reply_to.ref
+        if not thread_id.isdigit() or not update.reply_to.ref.isdigit():
+            raise PostError(
+                f"discord: the story's earlier message {update.reply_to.ref!r} is not a Discord message",
+                retryable=False,
+            )
+        thread = self.client.get_partial_messageable(int(thread_id), type=discord.ChannelType.public_thread)
+        reference = discord.MessageReference(
+            message_id=int(update.reply_to.ref), channel_id=int(thread_id), fail_if_not_exists=False
+        )
+        async with self._errors(
+            channel, "post a follow-up in the story's thread in", "Send Messages in Threads", sends=True
+        ):
+            message = await thread.send(
+                content=render.update_text(update),
+                allowed_mentions=NONE,
+                nonce=_nonce(digest, update.position),
+                reference=reference,
+                mention_author=False,
+            )
+        return PostedMessage(ref=str(message.id), thread_ref=thread_id)
+
+    async def _find_updates(
+        self, channel: ChannelRef, digest: Digest, me: int | None, taken: Taken
+    ) -> dict[int, PostedMessage]:
+        """The digest's follow-ups already in their stories' threads: newsbot's "Update" replies to the
+        story's message, posted since the digest was planned and recorded by no digest."""
+        found: dict[int, PostedMessage] = {}
+        since = None
+        if digest.created_at is not None:
+            since = discord.Object(discord.utils.time_snowflake(digest.created_at - CLOCK_SKEW))
+        by_thread: dict[str, list[DigestUpdate]] = {}
+        for update in digest.updates:
+            by_thread.setdefault(update.reply_to.thread_ref or update.reply_to.ref, []).append(update)
+        for thread_id, updates in by_thread.items():
+            if not thread_id.isdigit():
+                continue
+            async with self._errors(channel, "read back the follow-ups in", "Read Message History"):
+                try:
+                    thread = await self.client.fetch_channel(int(thread_id))
+                except discord.NotFound:
+                    continue  # the thread is gone: nothing can have been posted in it
+                if not isinstance(thread, discord.Thread):
+                    continue
+                seen = 0
+                async for message in thread.history(limit=HISTORY_LIMIT, after=since, oldest_first=True):
+                    seen += 1
+                    if message.author.id != me or not message.content.startswith(render.UPDATE_MARK):
+                        continue
+                    answered = str(message.reference.message_id) if message.reference else None
+                    for update in updates:
+                        if (
+                            update.position not in found
+                            and answered == update.reply_to.ref
+                            and not taken(str(message.id))
+                        ):
+                            found[update.position] = PostedMessage(ref=str(message.id), thread_ref=thread_id)
+                            break
+            last = thread.last_message_id
+            if seen == 0 and last is not None and since is not None and last > since.id:
+                raise self._unreadable(channel)
+            if seen >= HISTORY_LIMIT:
+                raise PostError(
+                    f"discord: more than {HISTORY_LIMIT} messages in a story's thread; cannot tell", unknown=True
+                )
+        return found
+
     async def find_posted(
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage | None, *, taken: Taken | None = None
     ) -> FoundPosts:
@@ -255,17 +336,18 @@ class DiscordAdapter:
                 parent = await self._find_parent(target, digest, me, taken or (lambda ref: False))
             if parent is None:
                 return FoundPosts()
+        updates = await self._find_updates(channel, digest, me, taken or (lambda ref: False)) if digest.updates else {}
         thread_id = parent.thread_ref or self._threads.get(parent.ref) or parent.ref
-        stories: dict[int, PostedMessage] = {}
+        stories: dict[int, PostedMessage] = dict(updates)
         seen = 0
         async with self._errors(channel, "read back the digest's thread in", "Read Message History"):
             try:
                 thread = await self.client.fetch_channel(int(thread_id))
             except discord.NotFound:
                 # a parent whose thread was never opened: no story can be there
-                return FoundPosts(parent=PostedMessage(parent.ref, parent.thread_ref))
+                return FoundPosts(parent=PostedMessage(parent.ref, parent.thread_ref), stories=updates)
             if not isinstance(thread, discord.Thread):
-                return FoundPosts(parent=PostedMessage(parent.ref, parent.thread_ref))
+                return FoundPosts(parent=PostedMessage(parent.ref, parent.thread_ref), stories=updates)
             async for message in thread.history(
                 limit=HISTORY_LIMIT, after=discord.Object(int(parent.ref)), oldest_first=True
             ):
@@ -576,6 +658,24 @@ def _default_permissions(managers: str) -> discord.Permissions | None:
     if managers == "administrator":
         return discord.Permissions(administrator=True)
     return discord.Permissions(manage_channels=True)
+
+
+def _with_developing(
+    content: str | None, embed: discord.Embed | None, digest: Digest, guild_id: int | None
+) -> tuple[str | None, discord.Embed | None]:
+    """The parent's parts with the "Developing" section after what they say (so its head still starts them)."""
+    links = {u.position: render.jump_url(guild_id, u.reply_to.thread_ref, u.reply_to.ref) for u in digest.updates}
+    section = render.developing_text(digest, links)
+    if embed is not None:
+        room = render.EMBED_DESCRIPTION_LIMIT - len(embed.description or "") - 2
+        embed.description = (
+            f"{embed.description or ''}\n\n{section}"[: render.EMBED_DESCRIPTION_LIMIT]
+            if room > 50
+            else embed.description
+        )
+        return content, embed
+    text = f"{content or ''}\n{section}"
+    return (text if len(text) <= render.CONTENT_LIMIT else (content or "")), embed
 
 
 def _nonce(digest: Digest, position: int) -> str:

@@ -69,8 +69,9 @@ def command_text(name: str, **options: str | int | bool | None) -> str:
         for key in ("stories", "sentences"):
             if key in given:
                 words += [key, str(given[key])]
-        if "nonews" in given:
-            words += ["nonews", "on" if given["nonews"] else "off"]
+        for key in ("nonews", "updates"):
+            if key in given:
+                words += [key, "on" if given[key] else "off"]
     elif name == "help" and "command" in given:
         words.append(quoted(str(given["command"])))
     return " ".join(w for w in words if w)
@@ -182,14 +183,16 @@ def build_group(name: str, default_permissions: discord.Permissions | None, runn
         stories="Stories per digest (1-50); the rest lead the next digest",
         sentences="Sentences per summary (1-3)",
         nonews='Post a "no new stories" line when a digest is empty',
+        updates="Follow up stories already posted when they develop (a reply in their thread)",
     )
     async def settings(
         interaction: Interaction,
         stories: app_commands.Range[int, 1, 50] | None = None,
         sentences: app_commands.Range[int, 1, 3] | None = None,
         nonews: bool | None = None,
+        updates: bool | None = None,
     ) -> None:
-        text = command_text("settings", stories=stories, sentences=sentences, nonews=nonews)
+        text = command_text("settings", stories=stories, sentences=sentences, nonews=nonews, updates=updates)
         await runner.run(interaction, "settings", text)
 
     @group.command(name="help", description="How to use the news commands")

@@ -7,13 +7,13 @@ neutralised mentions and masked links) before key entities are wrapped in `**bol
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import discord
 
-from bot.models import Digest, DigestStory, Reply, SearchResult, Span
+from bot.models import Digest, DigestStory, DigestUpdate, Reply, SearchResult, Span
 
 # Discord's documented limits (message content, embed parts, thread names)
 CONTENT_LIMIT = 2000
@@ -291,3 +291,37 @@ def result_embed(result: SearchResult) -> discord.Embed:
     )
     embed.set_footer(text=plain(result.source)[:EMBED_FOOTER_LIMIT] or "newsbot")
     return embed
+
+
+# --- follow-ups ("Developing") -------------------------------------------------------------------
+
+UPDATE_MARK = "**Update · "  # how a follow-up's text starts: find_posted looks for it
+
+
+def jump_url(guild_id: int | None, channel_id: str | None, message_id: str) -> str | None:
+    """Discord's link to a message (in a thread: the thread is the channel); None without a guild."""
+    if guild_id is None or not channel_id or not channel_id.isdigit() or not message_id.isdigit():
+        return None
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def update_text(update: DigestUpdate) -> str:
+    """A follow-up as a reply in the story's thread: bold heading, the new sentences, a small sources line."""
+    head = f"{UPDATE_MARK}{fit(update.heading.removeprefix('Update · '), (), 300, bold=False)}**"
+    links = dict.fromkeys((one_line(s), safe_url(u)) for s, u in update.sources)
+    tail = "-# " + " · ".join(inert(s) + (f" <{u}>" if u and len(u) < 500 else "") for s, u in links)
+    tail = tail if len(tail) <= 800 else "-# " + fit(", ".join(s for s, _ in links), (), 400, bold=False)
+    room = CONTENT_LIMIT - len(head) - len(tail) - 4
+    body = fit(" ".join(one_line(s) for s in update.sentences), (), max(room, 0), bold=False)
+    return "\n".join(x for x in (head, body, tail if links else "") if x)[:CONTENT_LIMIT]
+
+
+def developing_text(digest: Digest, links: Mapping[int, str | None]) -> str:
+    """The parent's "Developing" section: per follow-up its headline, what is new and a jump link."""
+    lines = ["**Developing**"]
+    for update in digest.updates:
+        title = fit(update.title or "(untitled)", (), 200, bold=False)
+        new = fit("New: " + update.what_is_new, (), 300, bold=False)
+        where = links.get(update.position)
+        lines.append(f"- **{title}** · {new}" + (f" · <{where}>" if where else ""))
+    return "\n".join(lines)

@@ -39,7 +39,7 @@ from adapters.slack.posting import (
 )
 from bot.config import Settings, SlackSettings
 from bot.errors import ConfigError, PostError
-from bot.models import ChannelRef, Digest, DigestStory, FoundPosts, PostedMessage
+from bot.models import ChannelRef, Digest, DigestStory, DigestUpdate, FoundPosts, PostedMessage
 from bot.ports import ChannelLookup, CommandHandler, Taken
 
 log = logging.getLogger(__name__)
@@ -124,8 +124,36 @@ class SlackAdapter:
     # --- posting (ChatAdapter) -------------------------------------------------------------
 
     async def post_parent(self, channel: ChannelRef, digest: Digest) -> PostedMessage:
-        ts = await self._post(channel, render.parent_message(digest), None, "the digest", _metadata(digest, 0))
+        message = render.parent_message(digest)
+        if digest.updates:
+            message = render.with_developing(message, digest, await self._permalinks(channel, digest.updates))
+        ts = await self._post(channel, message, None, "the digest", _metadata(digest, 0))
         return PostedMessage(ref=ts, thread_ref=ts)
+
+    async def post_update(self, channel: ChannelRef, digest: Digest, update: DigestUpdate) -> PostedMessage:
+        thread = update.reply_to.thread_ref or update.reply_to.ref
+        what = f"the update of story {update.story_id}"
+        ts = await self._post(channel, render.update_message(update), thread, what, _metadata(digest, update.position))
+        return PostedMessage(ref=ts, thread_ref=thread)
+
+    async def _permalinks(self, channel: ChannelRef, updates: tuple[DigestUpdate, ...]) -> dict[int, str]:
+        """chat.getPermalink of each follow-up's earlier message; one that fails is shown without a link."""
+        team, channel_id = self.target(channel)
+        token = await self._token_for(team, channel)
+        extra: dict[str, Any] = {"token": token} if token else {}
+        links: dict[int, str] = {}
+        for update in updates:
+            try:
+                answer = await self.client.chat_getPermalink(
+                    channel=channel_id, message_ts=update.reply_to.ref, **extra
+                )
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("Slack: no link to the earlier thread of story %s: %s", update.story_id, exc)
+                continue
+            permalink = answer.get("permalink")
+            if isinstance(permalink, str) and permalink:
+                links[update.position] = permalink
+        return links
 
     async def post_story(
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
@@ -161,6 +189,14 @@ class SlackAdapter:
             position = _position(message, digest)
             if position is not None and position > 0 and position not in stories:
                 stories[position] = PostedMessage(ref=str(message["ts"]), thread_ref=thread)
+        # follow-ups are replies in their stories' earlier threads: each such thread read once
+        for earlier in dict.fromkeys(u.reply_to.thread_ref or u.reply_to.ref for u in digest.updates):
+            async for message in self._pages(
+                "conversations_replies", channel, REPLY_PAGES, channel=channel_id, ts=earlier, **extra
+            ):
+                position = _position(message, digest)
+                if position is not None and position > 0 and position not in stories:
+                    stories[position] = PostedMessage(ref=str(message["ts"]), thread_ref=earlier)
         return FoundPosts(parent=parent, stories=stories)
 
     async def _pages(

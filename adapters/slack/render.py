@@ -8,11 +8,12 @@ from a feed can take effect; Block Kit's limits (50 blocks, 3,000 characters) ar
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from bot.models import Digest, DigestStory, Reply, SearchResult, Span
+from bot.models import Digest, DigestStory, DigestUpdate, Reply, SearchResult, Span
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -211,3 +212,50 @@ def reply_message(reply: Reply) -> Message:
         blocks = [*blocks[: MAX_BLOCKS - 1], context("(the rest was cut: Slack shows at most 50 blocks)")]
     fallback = "\n".join(lines[:3])
     return {"text": escape(clip_plain(fallback, FALLBACK_CHARS)), "blocks": blocks}
+
+
+# --- follow-ups ("Developing") -------------------------------------------------------------------
+
+
+def _update_sources(update: DigestUpdate) -> str:
+    seen: dict[str, str | None] = {}
+    for source, url in update.sources:
+        seen.setdefault(one_line(source), url)
+    return " · ".join(link(url, source) for source, url in seen.items())
+
+
+def update_message(update: DigestUpdate) -> Message:
+    """A follow-up as a reply in the story's earlier thread: what is new, in its own words, and its sources."""
+    head = f"*{_bold_text(clip_plain(one_line(update.heading), TITLE_CHARS))}*"
+    body = fit([(" ".join(one_line(s) for s in update.sentences), False)], SECTION_CHARS - len(head) - 1)
+    blocks = [section(f"{head}\n{body}")]
+    sources = _update_sources(update)
+    if sources and len(sources) <= CONTEXT_CHARS:
+        blocks.append(context(sources))
+    fallback = f"{update.heading}: {' '.join(update.sentences)}"
+    return {"text": escape(clip_plain(one_line(fallback), FALLBACK_CHARS)), "blocks": blocks}
+
+
+def with_developing(message: Message, digest: Digest, links: Mapping[int, str]) -> Message:
+    """The parent message with a short "Developing" section: per follow-up its headline, what is new
+    in one line and a link to the earlier thread (`links`: permalink by the update's position)."""
+    if not digest.updates:
+        return message
+    lines: list[str] = []
+    for update in digest.updates:
+        title = f"*{_bold_text(clip_plain(one_line(update.title) or '(untitled)', TITLE_CHARS))}*"
+        new = fit([("New: " + one_line(update.what_is_new), False)], 300)
+        where = links.get(update.position)
+        earlier = f" · {link(where, 'earlier thread')}" if where else ""
+        lines.append(f"{title} · {new}{earlier}")
+    kept: list[str] = []
+    for line in lines:  # whole lines only, so no markup is split
+        if sum(len(k) + 1 for k in kept) + len(line) > SECTION_CHARS:
+            break
+        kept.append(line)
+    text = "\n".join(kept) or lines[0][:SECTION_CHARS]
+    blocks = [*message["blocks"], {"type": "header", "text": {"type": "plain_text", "text": "Developing"}}]
+    blocks.append(section(text))
+    heads = "; ".join(one_line(u.title) for u in digest.updates)
+    fallback = f"{message['text']} · Developing: {escape(clip_plain(heads, 500))}"
+    return {"text": fallback, "blocks": blocks[:MAX_BLOCKS]}

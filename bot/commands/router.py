@@ -34,7 +34,7 @@ USAGE = {
     "schedule": "schedule <HH:MM> [more times] [IANA time zone] [weekdays]  |  schedule off",
     "follow": "follow <entity or keyword>  |  follow only on|off  |  follow",
     "unfollow": "unfollow <entity or keyword>",
-    "settings": "settings [stories <1-50>] [sentences <1-3>] [nonews on|off]",
+    "settings": "settings [stories <1-50>] [sentences <1-3>] [nonews on|off] [updates on|off]",
     "help": "help [command]",
 }
 # what `help <command>` adds below the usage line
@@ -331,6 +331,7 @@ class Router:
                     f"Stories per digest: {sub.max_stories or d.max_stories}",
                     f"Summary sentences: {sub.summary_sentences or d.summary_sentences}",
                     f"No-news line: {'on' if sub.no_news_line else 'off'}",
+                    f"Updates of developing stories: {'on' if _updates_on(sub, d.updates) else 'off'}",
                     _schedule_line(sub),
                 )
             )
@@ -344,12 +345,12 @@ class Router:
                 if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= top:
                     raise UserInputError(f"{key} must be a whole number from 1 to {top}, not {value!r}.")
                 values["max_stories" if key == "stories" else "summary_sentences"] = int(value)
-            elif key == "nonews":
+            elif key in ("nonews", "updates"):
                 if value.lower() not in ("on", "off"):
-                    raise UserInputError(f"nonews must be on or off, not {value!r}.")
-                values["no_news_line"] = value.lower() == "on"
+                    raise UserInputError(f"{key} must be on or off, not {value!r}.")
+                values["no_news_line" if key == "nonews" else "updates"] = value.lower() == "on"
             else:
-                raise UserInputError(f"{name!r} is not a setting (stories, sentences, nonews).")
+                raise UserInputError(f"{name!r} is not a setting (stories, sentences, nonews, updates).")
         self.store.upsert_subscription(sub.channel, self.service.clock.now(), **values)
         return await self.settings(request, [])
 
@@ -388,3 +389,8 @@ def top_stories(
         view = story_view(sid, by_story[sid], settings.digest, sentences=1)
         results.append(SearchResult(view.title, view.summary, view.source, view.url, view.published))
     return results
+
+
+def _updates_on(sub: SubscriptionRow, default: bool) -> bool:
+    """Whether the channel hears follow-ups of stories it was told: its own setting, else the config's."""
+    return default if sub.updates is None else sub.updates

@@ -24,7 +24,7 @@ from bot import heap
 from bot.clustering import StoryIndex
 from bot.config import Settings
 from bot.enrich import Enriched, enrich
-from bot.errors import FeedError
+from bot.errors import FeedError, StorageConflict
 from bot.ingest import schedule
 from bot.ingest.clean import extract_article
 from bot.ingest.fetch import MAX_REDIRECTS, Fetcher, FetchResult, HTTPStatusError
@@ -248,7 +248,7 @@ def _settle(
             values["last_modified"] = result.last_modified
         if fetched.parsed is not None:
             parsed = fetched.parsed
-            report.new_articles += store_items(store, feed, parsed, settings, now, story_index())
+            report.new_articles += _store_new_items(store, feed, parsed, settings, now, story_index)
             report.ok += 1
             rate = schedule.posting_interval((i.published for i in parsed.items), now, policy)
             interval = schedule.ttl_floor(parsed.ttl_minutes, rate, policy)
@@ -270,6 +270,24 @@ def _settle(
         return _changed(feed, values)
     except Exception as exc:
         return _failed(store, policy, target, exc, interval, now, report)
+
+
+def _store_new_items(
+    store: Store,
+    feed: FeedRow,
+    parsed: ParsedFeed,
+    settings: Settings,
+    now: datetime,
+    story_index: Callable[[], StoryIndex],
+) -> int:
+    """store_items, where another poller storing the same items at the same moment is no failure."""
+    for _ in range(3):
+        try:
+            return store_items(store, feed, parsed, settings, now, story_index())
+        except StorageConflict:
+            # what the other stored is stored; the next try finds it known and adds only the rest
+            log.info("another process stored items of %s at the same moment; trying again", feed.url)
+    return 0  # three others in a row: they have it covered
 
 
 def _changed(feed: FeedRow, values: dict[str, Any]) -> dict[str, Any]:

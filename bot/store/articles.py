@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.errors import StorageConflict
 from bot.store.rows import StoredArticle, new_id
 from bot.store.schema import (
     article_feeds,
@@ -17,6 +18,7 @@ from bot.store.schema import (
     feeds,
     stories,
 )
+from bot.store.upsert import insert_missing
 
 # story id, content hash, clustering features, published_at, article id (bot.clustering.Candidate)
 Candidate = tuple[int, str, Any, datetime | None, int]
@@ -56,22 +58,11 @@ class ArticleQueries:
         fetched them first. Returns how many links were new."""
         if not links:
             return 0
+        # one row per GUID: the same GUID twice in one feed is one item
+        rows = {g: {"feed_id": feed_id, "guid": g, "article_id": aid, "first_seen_at": now} for aid, g in links}
         with self.engine.begin() as conn:
-            have = set(
-                conn.scalars(
-                    sa.select(article_feeds.c.guid).where(
-                        article_feeds.c.feed_id == feed_id, article_feeds.c.guid.in_([g for _, g in links])
-                    )
-                )
-            )
-            rows = {
-                guid: {"feed_id": feed_id, "guid": guid, "article_id": aid, "first_seen_at": now}
-                for aid, guid in links
-                if guid not in have
-            }
-            if rows:
-                conn.execute(article_feeds.insert(), list(rows.values()))
-        return len(rows)
+            # another poller of this feed may link the same items at the same moment: theirs stands
+            return insert_missing(conn, article_feeds, list(rows.values()), ["feed_id", "guid"])
 
     def add_articles(
         self,
@@ -92,6 +83,20 @@ class ArticleQueries:
         """
         if not batch:
             return 0
+        try:
+            return self._add_articles(batch, assign, added, now, settle)
+        except sa.exc.IntegrityError:
+            # two pollers of one feed (poll --all, digest --once) both found these items new
+            raise StorageConflict("another process stored some of these articles at the same moment") from None
+
+    def _add_articles(
+        self,
+        batch: Sequence[tuple[dict[str, Any], T]],
+        assign: Callable[[T], int | None],
+        added: Callable[[int, T], None],
+        now: datetime,
+        settle: Settle | None,
+    ) -> int:
         with self.engine.begin() as conn:
             # Stories are decided one article at a time (a later article may join a story an earlier
             # one started); the articles then go in as one executemany (row by row on SQLite, where

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.models import ChannelRef
-from bot.store.rows import FeedRow, SubscriptionRow, feed_row, new_id
+from bot.store.rows import FeedRow, SubscriptionRow, feed_row
 from bot.store.schema import feeds, subscription_feeds, subscriptions
+from bot.store.upsert import insert_missing
 
 # settings a command may change; anything else is fixed at creation
 SETTINGS = {
@@ -25,6 +26,7 @@ SETTINGS = {
     "no_news_line",
     "config_digest",
     "from_config",
+    "updates",
 }
 
 
@@ -51,13 +53,13 @@ class ChannelQueries:
             sub_id = self._subscription_id(conn, channel)
             if sub_id is None:
                 defaults: dict[str, Any] = {"schedule": [], "timezone": "UTC", "weekdays": [], "follows": []}
-                return new_id(
-                    conn.execute(
-                        subscriptions.insert().values(
-                            platform=channel.platform, channel=channel.channel, created_at=now, **(defaults | values)
-                        )
-                    )
-                )
+                row = {"platform": channel.platform, "channel": channel.channel, "created_at": now}
+                # a process starting alongside may create it first; then its row gets these values below
+                inserted = insert_missing(conn, subscriptions, [row | defaults | values], ["platform", "channel"])
+                sub_id = self._subscription_id(conn, channel)
+                assert sub_id is not None
+                if inserted:
+                    return sub_id
             if values:
                 conn.execute(subscriptions.update().where(subscriptions.c.id == sub_id).values(**values))
             return sub_id
@@ -122,15 +124,16 @@ class ChannelQueries:
                 )
             )
             for feed_id in dict.fromkeys(feed_ids):
-                if feed_id not in have:
-                    conn.execute(
-                        subscription_feeds.insert().values(
-                            subscription_id=subscription_id,
-                            feed_id=feed_id,
-                            added_at=now,
-                            backlog_settled=not settle_backlog,
-                        )
-                    )
+                link = {
+                    "subscription_id": subscription_id,
+                    "feed_id": feed_id,
+                    "added_at": now,
+                    "backlog_settled": not settle_backlog,
+                }
+                # not counted as new when a process alongside linked it first
+                if feed_id not in have and insert_missing(
+                    conn, subscription_feeds, [link], ["subscription_id", "feed_id"]
+                ):
                     added.append(feed_id)
         return added
 
@@ -206,4 +209,5 @@ def _subscription_row(r: Any) -> SubscriptionRow:
         no_news_line=r.no_news_line,
         config_digest=r.config_digest,
         created_at=r.created_at,
+        updates=r.updates,
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.store.rows import DigestRow, new_id
+from bot.store.rows import DigestRow, ToldStory, new_id
 from bot.store.schema import (
     article_feeds,
     articles,
@@ -208,11 +209,13 @@ class DigestQueries:
         *,
         kind: str = "scheduled",
         status: str | None = None,
+        updates: Sequence[tuple[int, dict[str, Any]]] = (),
     ) -> int | None:
         """Record a digest and its stories; None when that (subscription, time) slot already has one.
 
-        A digest with stories starts pending, one without is empty; kind "backlog" with status
-        "skipped" records stories as seen without posting them (no flood on subscribe).
+        A digest with stories (or `updates`: (story id, what the follow-up posts), positioned after
+        the stories) starts pending, one without is empty; kind "backlog" with status "skipped"
+        records stories as seen without posting them (no flood on subscribe).
         """
         try:
             with self.engine.begin() as conn:
@@ -248,7 +251,7 @@ class DigestQueries:
                             subscription_id=subscription_id,
                             scheduled_for=scheduled_for,
                             created_at=now,
-                            status=status or ("pending" if story_ids else "empty"),
+                            status=status or ("pending" if story_ids or updates else "empty"),
                             title=title,
                             kind=kind,
                         )
@@ -260,6 +263,14 @@ class DigestQueries:
                         [
                             {"digest_id": digest_id, "position": i, "story_id": sid}
                             for i, sid in enumerate(story_ids, start=1)
+                        ],
+                    )
+                if updates:
+                    conn.execute(
+                        digest_items.insert(),
+                        [
+                            {"digest_id": digest_id, "position": i, "story_id": sid, "kind": "update", "detail": d}
+                            for i, (sid, d) in enumerate(updates, start=len(story_ids) + 1)
                         ],
                     )
                 return digest_id
@@ -282,13 +293,13 @@ class DigestQueries:
             row = conn.execute(sa.select(digests).where(digests.c.id == digest_id)).first()
             if row is None:
                 return None
-            story_ids = tuple(
-                conn.scalars(
-                    sa.select(digest_items.c.story_id)
-                    .where(digest_items.c.digest_id == digest_id)
-                    .order_by(digest_items.c.position)
-                )
-            )
+            items = conn.execute(
+                sa.select(digest_items.c.position, digest_items.c.story_id, digest_items.c.kind, digest_items.c.detail)
+                .where(digest_items.c.digest_id == digest_id)
+                .order_by(digest_items.c.position)
+            ).all()
+            story_ids = tuple(i.story_id for i in items if i.kind != "update")
+            updates = tuple((i.position, i.story_id, dict(i.detail or {})) for i in items if i.kind == "update")
             posted = {
                 r.position: (r.ref, r.thread_ref)
                 for r in conn.execute(sa.select(posted_messages).where(posted_messages.c.digest_id == digest_id))
@@ -307,6 +318,7 @@ class DigestQueries:
             claimed_until=row.claimed_until,
             in_doubt=row.in_doubt,
             last_error=row.last_error,
+            updates=updates,
         )
 
     def record_posted(self, digest_id: int, position: int, ref: str, thread_ref: str | None, now: datetime) -> bool:
@@ -345,3 +357,64 @@ class DigestQueries:
                     status="posted", posted_at=now, last_error=None, claimed_by=None, claimed_until=None, in_doubt=None
                 )
             )
+
+    def told_stories(self, subscription_id: int, since: datetime) -> list[ToldStory]:
+        """Stories the channel was told (a posted digest since `since` carries a message for them) that
+        gained articles after they were last told; a story with a digest still pending is left out
+        until that digest is posted."""
+        mine = sa.and_(digests.c.subscription_id == subscription_id, digests.c.kind != "backlog")
+        first = (
+            sa.select(
+                digest_items.c.story_id,
+                posted_messages.c.ref,
+                posted_messages.c.thread_ref,
+                digests.c.created_at,
+            )
+            .join(digests, digests.c.id == digest_items.c.digest_id)
+            .join(
+                posted_messages,
+                sa.and_(
+                    posted_messages.c.digest_id == digest_items.c.digest_id,
+                    posted_messages.c.position == digest_items.c.position,
+                ),
+            )
+            .where(
+                mine,
+                digests.c.status == "posted",
+                digests.c.created_at >= since,
+                digest_items.c.kind == "story",
+                posted_messages.c.ref.not_like("skipped:%"),
+            )
+        )
+        every = (
+            sa.select(
+                digest_items.c.story_id,
+                digest_items.c.kind,
+                digest_items.c.detail,
+                digests.c.created_at,
+                digests.c.status,
+            )
+            .join(digests, digests.c.id == digest_items.c.digest_id)
+            .where(mine, digests.c.status.in_(["posted", "pending"]))
+        )
+        with self.engine.connect() as conn:
+            told = {r.story_id: r for r in conn.execute(first)}
+            if not told:
+                return []
+            last: dict[int, datetime] = {}
+            pending: set[int] = set()
+            earlier: dict[int, list[str]] = {}
+            for r in conn.execute(every.where(digest_items.c.story_id.in_(list(told)))):
+                last[r.story_id] = max(last.get(r.story_id, r.created_at), r.created_at)
+                if r.status == "pending":
+                    pending.add(r.story_id)
+                if r.kind == "update" and r.detail:
+                    earlier.setdefault(r.story_id, []).extend(str(x) for x in r.detail.get("sentences", ()))
+            updated = dict(
+                conn.execute(sa.select(stories.c.id, stories.c.updated_at).where(stories.c.id.in_(list(told)))).all()
+            )
+        return [
+            ToldStory(sid, r.ref, r.thread_ref, last[sid], tuple(earlier.get(sid, ())))
+            for sid, r in sorted(told.items())
+            if sid not in pending and sid in updated and updated[sid] > last[sid]
+        ]

@@ -17,13 +17,14 @@ from sqlalchemy.engine import Engine
 from bot.ingest.urls import feed_key
 from bot.models import ChannelRef
 from bot.store.notices import queue_notices
-from bot.store.rows import FeedRow, feed_row, new_id
+from bot.store.rows import FeedRow, feed_row
 from bot.store.schema import (
     article_feeds,
     articles,
     feeds,
     subscription_feeds,
 )
+from bot.store.upsert import insert_missing
 
 _CHUNK = 500  # ids per IN (...) list, well under every backend's bound-parameter limit
 
@@ -62,11 +63,11 @@ class FeedQueries:
                 .limit(1)
             ).first()
             if row is None:
-                return new_id(
-                    conn.execute(
-                        feeds.insert().values(url=url, url_key=key, name=name, added_at=now, from_config=from_config)
-                    )
-                )
+                values = {"url": url, "url_key": key, "name": name, "added_at": now, "from_config": from_config}
+                insert_missing(conn, feeds, [values], ["url"])  # a process starting alongside may add it first
+                row = conn.execute(
+                    sa.select(feeds.c.id, feeds.c.name, feeds.c.from_config).where(feeds.c.url == url)
+                ).one()
             changes: dict[str, Any] = {}
             if name is not None and name != row.name:
                 changes["name"] = name

@@ -58,6 +58,7 @@ class SubscriptionRow:
     no_news_line: bool = False
     config_digest: str | None = None
     created_at: datetime | None = None
+    updates: bool | None = None  # follow-ups of told stories; None: the config's digest.updates
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,19 @@ class DigestRow:
     claimed_until: datetime | None = None
     in_doubt: int | None = None  # a position that may be on the platform without being recorded
     last_error: str | None = None
+    # follow-ups, after the stories: (position, story id, what it posts)
+    updates: tuple[tuple[int, int, dict[str, Any]], ...] = ()
+
+
+@dataclass(frozen=True)
+class ToldStory:
+    """A story a channel was told: its first message, and when it was last told (story or update)."""
+
+    story_id: int
+    ref: str
+    thread_ref: str | None
+    told_at: datetime
+    earlier: tuple[str, ...]  # sentences its earlier follow-ups posted
 
 
 def new_id(result: sa.CursorResult[Any]) -> int:

@@ -132,6 +132,7 @@ subscriptions = sa.Table(
     sa.Column("config_digest", sa.Text),  # hash of the [[subscriptions]] entry last applied
     # the platform user who last changed the channel's news: who hears by DM when posting fails
     sa.Column("manager", sa.Text),
+    sa.Column("updates", sa.Boolean),  # follow-ups of told stories; NULL: the config's digest.updates
     sa.UniqueConstraint("platform", "channel", name="uq_subscriptions_channel"),
 )
 
@@ -171,6 +172,10 @@ digest_items = sa.Table(
     sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True),  # 1.. in posting order
     sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    # story: told for the first time; update: a follow-up of a story told before, `detail` saying what
+    # it posts (fixed at planning, so a resumed digest posts the same text)
+    sa.Column("kind", sa.Text, nullable=False, server_default="story"),
+    sa.Column("detail", sa.JSON),
     sa.UniqueConstraint("digest_id", "story_id", name="uq_digest_items_story"),
 )
 

@@ -46,7 +46,7 @@ class Store(
         engine = create_engine(url)
         try:
             migrate.upgrade(engine)
-        except sa.exc.OperationalError as exc:
+        except sa.exc.DatabaseError as exc:  # also "file is not a database"
             raise StorageError(
                 f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}"
             ) from None

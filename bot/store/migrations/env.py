@@ -10,6 +10,8 @@ connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
     target_metadata=metadata,
+    # the caller's transaction holds the whole upgrade, DDL included (see bot.store.engine)
+    transactional_ddl=True,
     # SQLite cannot ALTER most things in place; batch mode copies the table instead
     render_as_batch=connection.dialect.name == "sqlite",
 )

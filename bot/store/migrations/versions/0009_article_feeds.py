@@ -5,8 +5,8 @@ Each existing article is linked to its own feed. Every feed's cache validators a
 cleared, so the next poll reads each feed in full once and links the items another feed fetched
 first (before this revision they were dropped as duplicates and their channels never got them).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 from bot.ingest.urls import feed_key
 from bot.store.schema import UTCDateTime
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
