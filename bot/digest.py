@@ -106,10 +106,12 @@ def plan_followups(
         return []
     by_story = store.story_articles([t.story_id for t in told])
     mine = set(store.subscribed_feed_ids(sub.id))
+    # an article counts for every feed that lists it, not only the one that fetched it first
+    carriers = store.feeds_carrying([a.id for arts in by_story.values() for a in arts])
     found: list[tuple[tuple[bool, int, int], int, dict[str, object]]] = []
     for t in told:
         known, new = followups.split_known_new(by_story.get(t.story_id, []), t.told_at)
-        new = [a for a in new if a.feed_id in mine]  # news of the channel's own feeds, not other channels'
+        new = [a for a in new if (carriers.get(a.id) or {a.feed_id}) & mine]  # its own feeds', not others'
         update = followups.detect(t.story_id, known, new, earlier=t.earlier, follows=sub.follows)
         if update is None:
             continue

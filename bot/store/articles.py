@@ -171,6 +171,19 @@ class ArticleQueries:
         with self.engine.connect() as conn:
             return int(conn.scalar(sa.select(sa.func.max(articles.c.id))) or 0)
 
+    def feeds_carrying(self, article_ids: Sequence[int]) -> dict[int, set[int]]:
+        """Every feed that lists each of these articles (the one that fetched it first and the others)."""
+        out: dict[int, set[int]] = {aid: set() for aid in article_ids}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(article_ids))):
+                for aid, fid in conn.execute(
+                    sa.select(article_feeds.c.article_id, article_feeds.c.feed_id).where(
+                        article_feeds.c.article_id.in_(chunk)
+                    )
+                ):
+                    out[int(aid)].add(int(fid))
+        return out
+
     def story_articles(self, story_ids: Sequence[int]) -> dict[int, list[StoredArticle]]:
         """Each story's articles, oldest first, with their feed's display name as source."""
         query = (
