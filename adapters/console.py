@@ -18,9 +18,9 @@ from rich.text import Text
 
 from bot.models import ChannelRef, Digest, DigestStory, DigestUpdate, FoundPosts, PostedMessage, Span
 from bot.ports import Taken
+from bot.text_safety import safe_piece
 
 INDENT = "  │ "
-_SPACE = re.compile(r"\s+")
 # escape sequences in a feed's title or text could retitle, clear or script the terminal
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -75,7 +75,7 @@ class ConsoleAdapter:
         self._highlighted(summary, story.summary, story.highlights, "")
         source = Text()
         source.append(_one_line(story.source), style="green")
-        link = Text(story.url or "", style="blue underline")
+        link = Text(_one_line(story.url or ""), style="blue underline")
         # a URL cut in two cannot be clicked: one that does not fit after the source gets a line of its own
         own_line = self.width is not None and len(INDENT) + len(source) + 3 + len(link) > self.width
         if story.url and not own_line:
@@ -169,5 +169,7 @@ class ConsoleAdapter:
 
 
 def _one_line(value: str) -> str:
-    # feed text must not break the thread layout with its own line breaks
-    return _SPACE.sub(" ", _CONTROL.sub("", value))
+    # feed text must not break the thread layout with its own line breaks, nor reorder or hide
+    # what is shown (bidi and zero-width characters: bot.text_safety); spaces at the ends stay,
+    # since highlighted pieces are joined back together
+    return safe_piece(_CONTROL.sub("", value))

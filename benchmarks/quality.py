@@ -4,7 +4,7 @@ Everything goes through `bot.inspect_nlp` (the `newsbot inspect` commands) and i
 ../shared/data/tools; every figure is printed next to its baselines measured in the same run.
 Needs `pip install rouge-score` (summaries) and optionally trafilatura (full-text extraction).
 
-    python benchmarks/quality.py [--only summaries,entities,clusters,boilerplate,speed,followups]
+    python benchmarks/quality.py [--only summaries,entities,ecb_entities,clusters,boilerplate,speed,followups]
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def entities() -> None:
             ]
             pred.append(_tags_from_spans([w for w, _ in s], local))
             offset += text_len + 1
-    ours = _ner_score(path, pred, sents)
+    ours = _ner_score(path, pred, sents) | _overlap_prf(path, pred)
     # Baseline: every capitalised run not opening the sentence is one ORG (the label CoNLL uses most for unknowns).
     base = []
     for s in sents:
@@ -169,17 +169,104 @@ def entities() -> None:
             {"start": m.start(), "end": m.end(), "label": "ORG"} for m in _CAPS_RUN.finditer(text) if m.start() > 0
         ]
         base.append(_tags_from_spans([w for w, _ in s], spans))
-    baseline = _ner_score(path, base, sents)
+    baseline = _ner_score(path, base, sents) | _overlap_prf(path, base)
     for name, r in (("newsbot heuristic", ours), ("baseline capitalised runs", baseline)):
         print(
             f"  {name:26s} strict P {r['P']:5.1f} R {r['R']:5.1f} F1 {r['F1']:5.1f}  "
-            f"overlap F1 {r['F1_lenient_overlap']:5.1f}  per type {r['per_type_F1']}"
+            f"overlap P {r['overlap_P']:5.1f} R {r['overlap_R']:5.1f} F1 {r['F1_lenient_overlap']:5.1f}  "
+            f"any-type overlap P {r['untyped_P']:5.1f} R {r['untyped_R']:5.1f}  per type {r['per_type_F1']}"
         )
     print(f"  tokens/s: {tokens / seconds:,.0f} ({tokens} tokens, {seconds:.2f} s, through inspect entities)")
     seed = _seed_article()
     if seed:
         out, _ = inspect("condense", [seed])
         print(f"  seed article key entities: {out[0]['key_entities']}")
+
+
+def _overlap_prf(gold_path: Path, pred_tags: list[list[str]]) -> dict[str, float]:
+    """Overlap precision and recall (score_nlp prints only their F1), typed and untyped.
+
+    Untyped overlap is what a reader sees of highlighting: a bolded word is a name or it is not.
+    """
+    import score_nlp
+
+    gold = [tags for _, tags in score_nlp.read_conll(str(gold_path))]
+    pred = [score_nlp.iob1_to_iob2(tags) for tags in pred_tags]
+    out: dict[str, float] = {}
+    for prefix, typed in (("overlap", True), ("untyped", False)):
+        hit_p = hit_g = n_p = n_g = 0
+        for g, p in zip(gold, pred, strict=True):
+            ge, pe = score_nlp.entities(g), score_nlp.entities(p)
+            n_g, n_p = n_g + len(ge), n_p + len(pe)
+            hit_g += sum(any(_meets(a, b, typed) for b in pe) for a in ge)
+            hit_p += sum(any(_meets(b, a, typed) for a in ge) for b in pe)
+        out[f"{prefix}_P"] = 100 * hit_p / n_p if n_p else 0.0
+        out[f"{prefix}_R"] = 100 * hit_g / n_g if n_g else 0.0
+    return out
+
+
+def _meets(a: tuple[str, int, int], b: tuple[str, int, int], typed: bool) -> bool:
+    return (not typed or a[0] == b[0]) and not (a[2] < b[1] or a[1] > b[2])
+
+
+# spaCy's labels for names (its DATE, MONEY, CARDINAL... are not what newsbot highlights)
+_SPACY_NAMES = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"})
+
+
+def ecb_entities() -> None:
+    """ECB+ has no entity gold: spaCy's en_core_web_sm names serve as a silver reference.
+
+    Two views: every extracted entity, and the key entities a digest would bold in each summary.
+    """
+    try:
+        import spacy
+
+        from bot.nlp.entities_spacy import MODELS
+
+        nlp = next(spacy.load(m, disable=["lemmatizer"]) for m in MODELS if spacy.util.is_package(m))
+    except (ImportError, OSError, StopIteration) as exc:
+        print(f"== Entities on ECB+ dev: skipped (spaCy's en_core_web_sm is not installed: {exc})")
+        return
+    from bot.nlp.condense import condense
+    from bot.nlp.entities import extract_entities, rank_entities
+    from bot.nlp.highlight import highlight
+
+    arts, _ = _ecb()
+    counts = dict.fromkeys(("ent_hit_p", "ent_n_p", "ent_hit_g", "ent_n_g", "hl_hit", "hl_n", "hl_first"), 0)
+    for a in arts:
+        text = a["text"]
+        silver = [(e.start_char, e.end_char) for e in nlp(text).ents if e.label_ in _SPACY_NAMES]
+        ours = [(e.start, e.end) for e in extract_entities(text)]
+        counts["ent_n_p"] += len(ours)
+        counts["ent_n_g"] += len(silver)
+        counts["ent_hit_p"] += sum(any(s < e2 and s2 < e for s2, e2 in silver) for s, e in ours)
+        counts["ent_hit_g"] += sum(any(s < e2 and s2 < e for s2, e2 in ours) for s, e in silver)
+        summary = " ".join(condense(a["title"], text, max_sentences=SETTINGS.summary_sentences))
+        _, spans = highlight(summary, rank_entities(a["title"], text), limit=SETTINGS.key_entities)
+        doc = nlp(summary)
+        names = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in _SPACY_NAMES]
+        starts = {s.start_char for s in doc.sents}
+        counts["hl_n"] += len(spans)
+        counts["hl_hit"] += sum(any(sp.start < e2 and s2 < sp.end for s2, e2 in names) for sp in spans)
+        counts["hl_first"] += sum(
+            sp.start in starts
+            and " " not in summary[sp.start : sp.end]
+            and not any(sp.start < e2 and s2 < sp.end for s2, e2 in names)
+            for sp in spans
+        )
+    c = counts
+    p = 100 * c["ent_hit_p"] / max(c["ent_n_p"], 1)
+    r = 100 * c["ent_hit_g"] / max(c["ent_n_g"], 1)
+    print("== Entities on ECB+ dev texts (silver: spaCy en_core_web_sm names; any-type overlap)")
+    print(
+        f"  {len(arts)} articles: extracted {c['ent_n_p']}, silver {c['ent_n_g']}; "
+        f"P {p:5.1f} R {r:5.1f} F1 {2 * p * r / max(p + r, 1e-9):5.1f}"
+    )
+    on_name = 100 * c["hl_hit"] / max(c["hl_n"], 1)
+    print(
+        f"  highlights in summaries: {c['hl_n']} bolded, {on_name:5.1f}% on a silver name; "
+        f"{c['hl_first']} single words opening a sentence that spaCy does not call a name"
+    )
 
 
 def _seed_article() -> dict[str, Any] | None:
@@ -725,6 +812,7 @@ def main() -> None:
     parts = {
         "summaries": summaries,
         "entities": entities,
+        "ecb_entities": ecb_entities,
         "clusters": clusters,
         "boilerplate": boilerplate,
         "speed": speed,

@@ -25,6 +25,7 @@ from bot.models import ChannelRef, CommandRequest, PollReport, Reply
 from bot.ports import ChatAdapter, Clock, CommandSource, SystemClock, UsesChannelLookup
 from bot.shutdown import PostGate
 from bot.store.store import Store, SubscriptionRow
+from bot.text_safety import safe_line
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,14 @@ class App:
         clock: Clock | None = None,
         stream: TextIO | None = None,
         adapters: dict[str, ChatAdapter] | None = None,
+        serving: bool = True,
     ) -> App:
+        """`serving=False` for commands that only post: adapters then ask for no listening secrets."""
         _check_full_text(settings)
         store = Store.open(settings.database_url)
-        app = cls(settings, store, adapters if adapters is not None else build_adapters(settings, stream), clock)
+        if adapters is None:
+            adapters = build_adapters(settings, stream, serving=serving)
+        app = cls(settings, store, adapters, clock)
         app.sync_config()
         return app
 
@@ -115,7 +120,9 @@ class App:
     def channel_feeds(self, channel: ChannelRef) -> list[tuple[int, str, str]]:
         """The channel's feeds as (id, name, url), for command autocomplete."""
         sub = self.store.subscription(channel)
-        return [] if sub is None else [(f.id, f.display_name, f.url) for f in self.store.subscribed_feeds(sub.id)]
+        feeds = [] if sub is None else self.store.subscribed_feeds(sub.id)
+        # a feed's own title can carry bidi and invisible characters: the choice list shows it made safe
+        return [(f.id, safe_line(f.display_name), safe_line(f.url)) for f in feeds]
 
     def channel_follows(self, channel: ChannelRef) -> list[str]:
         """The channel's followed topics, for command autocomplete."""
@@ -196,8 +203,11 @@ def _config_digest(sc: SubscriptionConfig) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
-def build_adapters(settings: Settings, stream: TextIO | None = None) -> dict[str, ChatAdapter]:
-    """The adapters the config enables; a missing secret is a ConfigError naming its key."""
+def build_adapters(settings: Settings, stream: TextIO | None = None, *, serving: bool = True) -> dict[str, ChatAdapter]:
+    """The adapters the config enables; a missing secret is a ConfigError naming its key.
+
+    Without `serving` an adapter needs only what posting needs (Slack's app token is for listening).
+    """
     adapters: dict[str, ChatAdapter] = {}
     if settings.console.enabled:
         from adapters.console import ConsoleAdapter
@@ -206,7 +216,7 @@ def build_adapters(settings: Settings, stream: TextIO | None = None) -> dict[str
     if settings.slack.enabled:
         from adapters.slack import SlackAdapter
 
-        adapters["slack"] = SlackAdapter.from_settings(settings)
+        adapters["slack"] = SlackAdapter.from_settings(settings, serving=serving)
     if settings.discord.enabled:
         from adapters.discord import DiscordAdapter
 

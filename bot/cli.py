@@ -21,9 +21,11 @@ from bot.config import Settings, load_settings, resolve_feed_url
 from bot.errors import ConfigError, FeedError, NewsbotError, UserInputError
 from bot.ingest.poll import format_report
 from bot.ingest.resolve import feed_address, feed_failure, find_feed
+from bot.isotime import iso_utc
 from bot.logs import setup_logging
 from bot.models import ChannelRef, CommandRequest, PollReport, Reply
 from bot.shutdown import Stopping
+from bot.text_safety import safe_chars, safe_line
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_NAMES = (Path("config.example.toml"), Path(__file__).resolve().parents[1] / "config.example.toml")
@@ -150,7 +152,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "remove": _feeds_remove,
     }
     key = args.feeds_command if args.command == "feeds" else args.command
-    app = App.open(settings)
+    # only `run` listens for chat commands; the rest post at most, and need only posting's secrets
+    app = App.open(settings, serving=key == "run")
     try:
         return await handlers[key](app, args)
     finally:
@@ -256,10 +259,12 @@ async def _cmd(app: App, args: argparse.Namespace) -> int:
 
 
 def format_reply(reply: Reply) -> str:
-    lines = list(reply.lines)
+    """A reply for the terminal: feed text made safe (no escape sequences, bidi or invisible characters)."""
+    lines = [safe_chars(line) for line in reply.lines]
     for i, r in enumerate(reply.results, start=1):
-        when = f" · {r.published:%Y-%m-%d}" if r.published else ""
-        lines.append(f"{i}. {r.title}\n   {r.summary}\n   {r.source}{when}" + (f" · {r.url}" if r.url else ""))
+        when = f" · {iso_utc(r.published)}" if r.published else ""
+        head = f"{i}. {safe_line(r.title)}\n   {safe_line(r.summary)}\n   {safe_line(r.source)}{when}"
+        lines.append(head + (f" · {safe_line(r.url)}" if r.url else ""))
     return "\n".join(lines)
 
 
@@ -311,13 +316,9 @@ async def _feeds_list(app: App, args: argparse.Namespace) -> int:
     if not feeds:
         print("no feeds yet: `newsbot feeds add URL`")
     for f in feeds:
-        state = (
-            f.state
-            if f.state != "ok" or f.last_checked_at is None
-            else (f"ok, checked {f.last_checked_at:%Y-%m-%d %H:%M} UTC")
-        )
+        state = f.state if f.state != "ok" or f.last_checked_at is None else f"ok, checked {iso_utc(f.last_checked_at)}"
         channels = ", ".join(str(c) for c in app.store.subscribers(f.id)) or "no subscribers"
-        print(f"{f.id:>3}  {f.display_name}\n     {f.url}\n     {state}; {channels}")
+        print(f"{f.id:>3}  {safe_line(f.display_name)}\n     {safe_line(f.url)}\n     {state}; {channels}")
     return 0
 
 

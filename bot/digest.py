@@ -18,6 +18,7 @@ from bot.models import Digest, DigestStory, DigestUpdate, KeyEntity, PostedMessa
 from bot.nlp.highlight import highlight
 from bot.ranking import rank
 from bot.store.store import DigestRow, Store, StoredArticle, SubscriptionRow
+from bot.text_safety import safe_line
 
 STORY_MAX_AGE = timedelta(days=7)
 MAX_UPDATES = 3  # follow-ups per digest: the Developing section stays short
@@ -184,17 +185,21 @@ def story_view(
 ) -> DigestStory:
     """How one story reads: its most complete article, at most `sentences` long, highlighted, with its other sources."""
     rep = representative(articles, settings.prefer_sources)
-    summary = summary_text(rep, sentences or settings.summary_sentences)
+    # made safe here, before highlighting, so the spans index the text adapters are given
+    # (rows stored before ingest cleaned text this way still render safely)
+    title = safe_line(rep.title)
+    summary = safe_line(summary_text(rep, sentences or settings.summary_sentences))
     ranked = merged_entities(articles)
     keys, spans = highlight(summary, ranked, limit=settings.key_entities)
     # the headline shows the same key entities, never others
-    _, title_spans = highlight(rep.title, [k for k in ranked if k.text in keys], limit=len(keys))
-    others = tuple(dict.fromkeys(a.source for a in articles if a.source != rep.source))
+    _, title_spans = highlight(title, [k for k in ranked if k.text in keys], limit=len(keys))
+    source = safe_line(rep.source)
+    others = tuple(dict.fromkeys(safe_line(a.source) for a in articles if safe_line(a.source) != source))
     return DigestStory(
         story_id=story_id,
-        title=rep.title,
+        title=title,
         url=rep.url,
-        source=rep.source,
+        source=source,
         summary=summary,
         highlights=tuple(spans),
         key_entities=tuple(keys),
@@ -225,7 +230,7 @@ def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: Di
     return Digest(
         digest_id=row.id,
         channel=sub.channel,
-        title=row.title,
+        title=safe_line(row.title),
         scheduled_for=row.scheduled_for,
         stories=views,
         top_entities=top,

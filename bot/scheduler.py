@@ -257,7 +257,8 @@ def start_line(app: App, nexts: dict[int, datetime]) -> str:
     for sub in subs[:START_LINE_CHANNELS]:
         when = nexts.get(sub.id)
         local = when.astimezone(ZoneInfo(sub.timezone)) if when else None
-        plans.append(f"{sub.channel} {local:%a %d %b %H:%M} {sub.timezone}" if local else f"{sub.channel} on demand")
+        # ISO 8601 with the offset, as every time newsbot prints, then the zone's name for people
+        plans.append(f"{sub.channel} {local.isoformat()} ({sub.timezone})" if local else f"{sub.channel} on demand")
     if len(subs) > START_LINE_CHANNELS:
         plans.append(f"and {len(subs) - START_LINE_CHANNELS} more")
     counts = f"{feeds} feed{'s' if feeds != 1 else ''}, {len(subs)} channel{'s' if len(subs) != 1 else ''}"

@@ -121,3 +121,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ):
         report.outcome = "failed"
         report.longrepr = f"required by CI but skipped: {reason}"
+
+
+async def poll_and_digest(settings: Settings, clock: FixedClock, **open_args: Any) -> list[Any]:
+    """One `newsbot digest --once` in process: a fresh App, a poll that must not fail, every digest, close."""
+    from bot.app import App
+
+    app = App.open(settings, clock=clock, **open_args)
+    try:
+        report = await app.poll()
+        assert report.failed == 0, report.errors
+        return await app.digest_all()
+    finally:
+        await app.close()

@@ -347,3 +347,21 @@ def slash_form(
         "response_url": f"{fake.root}/respond/{name}",
         "trigger_id": "1.2.3",
     }
+
+
+def shown_text(blocks: list[dict[str, Any]]) -> str:
+    """What a reader sees of Block Kit, block by block on its own line: rich text elements' text
+    (a link shows its label), plain_text as is, mrkdwn as sent. Styles and URLs are not text."""
+
+    def walk(node: Any) -> str:
+        if isinstance(node, list):
+            return "".join(walk(n) for n in node)
+        if not isinstance(node, dict):
+            return ""
+        if node.get("type") in ("text", "link", "plain_text", "mrkdwn"):
+            return str(node.get("text") or "")
+        if "elements" in node:
+            return walk(node["elements"])
+        return walk(node.get("text"))
+
+    return "\n".join(walk(b) for b in blocks)

@@ -176,7 +176,7 @@ def test_one_log_default_start_line_and_no_library_chatter(workdir: Path) -> Non
     messages = [line.split(" ", 2)[2].rstrip("\n") for line in lines + rest.splitlines(keepends=True)]
     assert messages == [
         "INFO bot.scheduler: newsbot is running: 3 feeds, 1 channel; "
-        f"next digests: console:#news {nxt:%a %d %b} 08:00 Europe/Brussels. Ctrl-C or SIGTERM stops it.",
+        f"next digests: console:#news {nxt.isoformat()} (Europe/Brussels). Ctrl-C or SIGTERM stops it.",
         messages[1],
         "INFO bot.scheduler: newsbot stopped",
     ], messages  # nothing from alembic's migrations or apscheduler's jobs

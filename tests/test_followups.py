@@ -35,7 +35,7 @@ from bot.store.rows import StoredArticle
 from tests import followup_feeds as ff
 from tests.conftest import FixedClock
 from tests.discord_fake import GUILD_ID, TEXT_ID, FakeDiscord
-from tests.slack_fake import FakeSlack
+from tests.slack_fake import FakeSlack, shown_text
 
 MORNING = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 NEW_SENTENCES = (
@@ -140,7 +140,7 @@ async def test_slack_a_developing_story_gets_one_reply_in_its_thread_and_a_devel
     assert update.thread_ts == first_parent.ts  # in the story's own thread
     second_parent = slack.posted[-2] if slack.posted[-1] is update else slack.posted[-1]
     assert second_parent.thread_ts is None and second_parent is not first_parent
-    text = " ".join(b["text"]["text"] for b in update.blocks if b["type"] == "section")
+    text = shown_text(update.blocks)
     assert "3 more outlets: Harbor Ledger, Lakeside Courier, Metro Times" in text
     assert sum(s in text for s in NEW_SENTENCES) == 2  # one or two new sentences
     assert not any(s in text for s in OLD_SENTENCES)  # never what was posted
@@ -149,7 +149,7 @@ async def test_slack_a_developing_story_gets_one_reply_in_its_thread_and_a_devel
     # the new digest's parent: a Developing section with what is new and a link to the earlier thread
     headers = [b["text"]["text"] for b in second_parent.blocks if b["type"] == "header"]
     assert headers[-1] == "Developing"
-    developing = second_parent.blocks[-1]["text"]["text"]
+    developing = json.dumps(second_parent.blocks[-1], ensure_ascii=False)  # its text and its link
     assert "Harbor Point bridge closed after cargo ship strikes support" in developing
     assert "Nordic Star" in developing and "Traffic" not in developing
     assert f"archives/C0NEWS/p{story.ts.replace('.', '')}" in developing
@@ -454,11 +454,20 @@ def hostile_update() -> DigestUpdate:
 def test_feed_text_in_a_follow_up_cannot_ping_or_break_out_on_slack() -> None:
     update = hostile_update()
     message = slack_render.update_message(update)
-    flat = json.dumps(message)
-    assert "<!channel>" not in flat and "<!here>" not in flat and "<@U" not in flat and "javascript:" not in flat
+    # rich text: the feed's "<!channel>" is literal text, mentions would need elements of their own
+    assert rich_elements(message["blocks"]) <= {"text", "link"}
+    assert "javascript:" not in json.dumps(message) and "<" not in message["text"]
+    assert "Ping <@U123> and <!here> @here now." in shown_text(message["blocks"])
     digest = Digest(1, ChannelRef("slack", "C1"), "News", MORNING, (), updates=(update,))
     parent = slack_render.with_developing(slack_render.parent_message(digest), digest, {2: "https://x.slack.test/p1"})
-    assert "<!channel>" not in json.dumps(parent) and "<https://x.slack.test/p1|earlier thread>" in json.dumps(parent)
+    assert rich_elements(parent["blocks"]) <= {"text", "link"} and "<!channel>" not in parent["text"]
+    links = [e for b in parent["blocks"] if b["type"] == "rich_text" for e in b["elements"][0]["elements"]]
+    assert {"type": "link", "url": "https://x.slack.test/p1", "text": "earlier thread"} in links
+
+
+def rich_elements(blocks: list[dict[str, Any]]) -> set[str]:
+    """The element types inside a message's rich text blocks."""
+    return {e["type"] for b in blocks if b["type"] == "rich_text" for s in b["elements"] for e in s["elements"]}
 
 
 def test_feed_text_in_a_follow_up_cannot_ping_or_break_out_on_discord() -> None:

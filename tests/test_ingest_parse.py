@@ -222,14 +222,39 @@ def test_undated_items_follow_dated_ones_in_document_order() -> None:
     assert [i.title for i in feed.items] == ["new", "old", "u1", "u2"]
 
 
-def test_future_dates_are_clamped_to_now_and_repeated_guids_dropped() -> None:
+def test_near_future_dates_are_clamped_to_now_and_repeated_guids_dropped() -> None:
     data = _rss(
-        "<item><title>a</title><guid>g</guid><pubDate>Fri, 01 Jan 2027 00:00:00 GMT</pubDate></item>"
+        "<item><title>a</title><guid>g</guid><pubDate>Sun, 05 Jul 2026 06:00:00 GMT</pubDate></item>"
         "<item><title>a again</title><guid>g</guid></item>"
     )
     [item] = parse_feed(data, url="https://t.example/feed", now=NOW).items
     assert item.title == "a"
     assert item.published == NOW
+
+
+@pytest.mark.parametrize(
+    "stated",
+    [
+        "Mon, 01 Jan 0001 00:00:00 +0000",  # Hugo and other static-site generators, for undated pages
+        "Thu, 01 Jan 1970 00:00:00 GMT",  # the Unix epoch
+        "1989-12-31T23:59:59Z",
+        "Mon, 06 Jul 2026 12:00:01 GMT",  # just over two days ahead of NOW
+        "Fri, 01 Jan 2100 00:00:00 GMT",
+    ],
+)
+def test_placeholder_and_far_future_dates_are_undated(stated: str) -> None:
+    data = _rss(f"<item><title>a</title><guid>g</guid><pubDate>{stated}</pubDate></item>")
+    [item] = parse_feed(data, url="https://t.example/feed", now=NOW).items
+    assert item.published is None  # ranked by when newsbot first saw it
+
+
+def test_dates_from_1990_and_up_to_two_days_ahead_are_kept() -> None:
+    data = _rss(
+        "<item><title>a</title><guid>a</guid><pubDate>Mon, 01 Jan 1990 00:00:00 GMT</pubDate></item>"
+        "<item><title>b</title><guid>b</guid><pubDate>Mon, 06 Jul 2026 12:00:00 GMT</pubDate></item>"
+    )
+    items = {i.title: i.published for i in parse_feed(data, url="https://t.example/feed", now=NOW).items}
+    assert items == {"a": datetime(1990, 1, 1, tzinfo=UTC), "b": NOW}
 
 
 def test_fallback_guid_of_a_future_dated_item_does_not_move_with_the_clock() -> None:

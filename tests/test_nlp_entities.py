@@ -151,3 +151,36 @@ def test_rank_entities_takes_any_extractor() -> None:
 
     ranked = rank_entities("ACME buys WIDGETCO", "ACME said it would buy WIDGETCO. ACME shares rose.", extract=shouting)
     assert [(k.text, k.mentions) for k in ranked] == [("ACME", 3), ("WIDGETCO", 2)]
+
+
+def test_a_word_opening_a_sentence_is_a_name_only_with_evidence() -> None:
+    text = "Read the report. Watch the video. Please share it. Harbour opens today. Ferries sail from Harbour."
+    assert pairs(text) == [("Harbour", "ORG")] * 2  # "Harbour" is capitalised mid-sentence: evidence
+    assert pairs("Marlow said the vote was close.\nThe mayor of Marlow agreed.") == [("Marlow", "ORG")] * 2
+    assert pairs("Oakridge 3 Fenwick 1") == [("Oakridge", "ORG"), ("Fenwick", "ORG")]  # a results table row
+
+
+def test_the_headline_is_evidence_for_the_body_and_the_body_for_the_headline() -> None:
+    ranked = rank_entities("Talks with Verdania stall", "Verdania said no. Officials were surprised.")
+    assert [k.text for k in ranked] == ["Verdania"]
+    ranked = rank_entities("Westbridge library extends hours", "Westbridge Public Library will open on Sundays.")
+    assert "Westbridge" in {k.text for k in ranked} | {a for k in ranked for a in k.aliases}
+
+
+def test_names_run_across_plural_possessives_and_company_suffixes() -> None:
+    text = (
+        "Island Ferries Ltd said so. The island is small. Organiser Kim Lee of the Lakeside Traders’ Association spoke."
+    )
+    assert ("Island Ferries Ltd", "ORG") in pairs(text)
+    assert ("Lakeside Traders’ Association", "ORG") in pairs(text)
+    assert ("Acme, Inc", "ORG") in pairs("Shares of Acme, Inc. rose.")
+    # a singular possessive still ends a name
+    assert pairs("The ministers met Britain's Prime Minister Keir Starmer.")[0] == ("Britain", "LOC")
+
+
+def test_nothing_inside_a_url_a_mention_or_an_id_is_a_name() -> None:
+    text = (
+        "Ask <@U0123ABC> or &lt;@U999&gt; in <#C999|News>, mail Desk@News.Example.org, follow @NewsDesk, "
+        "see https://News.Example.com/Big-Story and www.Harbour.Example/Port, build A1B2C3D4. Harbour Council met."
+    )
+    assert pairs(text) == [("Harbour Council", "ORG")]

@@ -28,7 +28,7 @@ from bot.config import Settings, settings_from_dict
 from bot.errors import PostError
 from bot.models import ChannelRef, CommandRequest, Reply
 from tests.conftest import EXAMPLE_FEEDS, FixedClock, demo_config
-from tests.slack_fake import FakeSlack, slash_form
+from tests.slack_fake import FakeSlack, shown_text, slash_form
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -101,7 +101,7 @@ async def command(fake: FakeSlack, adapter: SlackAdapter, text: str, user: str =
 
 
 def shown(answer: dict[str, Any]) -> str:
-    return "\n".join(b["text"]["text"] for b in answer["blocks"] if b["type"] == "section")
+    return shown_text(answer["blocks"])
 
 
 async def test_every_subcommand_works_through_a_signed_slash_command(
@@ -125,11 +125,13 @@ async def test_every_subcommand_works_through_a_signed_slash_command(
     ):
         answers[text.split()[0]] = await command(fake, adapter, text)
 
-    assert "subscribe &lt;feed or site URL&gt;" in shown(answers["help"])  # usage is escaped, not markup
+    assert "subscribe <feed or site URL>" in shown(answers["help"])  # rich text: literal, not markup
     assert "Subscribed to Lakeside Courier" in shown(answers["subscribe"])
     assert "This channel follows 3 feeds" in shown(answers["list"])
     search = answers["search"]
-    assert shown(search).startswith("Top ") and "*<https://pacificwire.example/weather/" in shown(search)
+    assert shown(search).startswith("Top ")
+    links = [e for b in search["blocks"] for s in b.get("elements", []) for e in s.get("elements", [])]
+    assert any(e["type"] == "link" and e["url"].startswith("https://pacificwire.example/weather/") for e in links)
     assert "Digest at 08:00 Europe/Brussels, mon, tue, wed, thu, fri." in shown(answers["schedule"])
     assert "Following Port Alder" in shown(answers["follow"])
     assert "No longer following Port Alder." in shown(answers["unfollow"])

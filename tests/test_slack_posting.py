@@ -24,7 +24,7 @@ from bot.config import Settings, settings_from_dict
 from bot.errors import ConfigError, PostError
 from bot.models import ChannelRef
 from tests.conftest import FixedClock, demo_config
-from tests.slack_fake import FakeSlack
+from tests.slack_fake import FakeSlack, shown_text
 
 GOLDEN = Path(__file__).parent / "data" / "slack" / "seed_digest_blocks.json"
 EVIL = "<!channel> Big news <@U123> <https://evil|click> <#C999> <!here> <!everyone> <!subteam^S1>"
@@ -90,9 +90,9 @@ async def test_seed_digest_posts_a_thread_whose_block_kit_matches_golden(
         GOLDEN.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     assert got == json.loads(GOLDEN.read_text(encoding="utf-8"))
 
-    nato = replies[0].blocks[0]["text"]["text"]
-    for entity in ("*South Korea*", "*Kim Kyung-hyup*", "*Stian Jenssen*", "*North Atlantic Treaty Organization*"):
-        assert entity in nato
+    nato = [e for e in replies[0].blocks[0]["elements"][0]["elements"] if e.get("style", {}).get("bold")]
+    for entity in ("South Korea", "Kim Kyung-hyup", "Stian Jenssen", "North Atlantic Treaty Organization"):
+        assert entity in [e["text"] for e in nato]
     assert "also covered by Harbor Ledger" in replies[0].blocks[1]["elements"][0]["text"]
 
     clock.advance(minutes=5)
@@ -121,16 +121,21 @@ async def test_feed_markup_posts_as_inert_text(tmp_path: Path, fake: FakeSlack, 
     assert await digest(settings, adapter_for(settings), clock) == ["posted 1"]
 
     assert len(fake.posted) == 2
-    everything = [t for m in fake.posted for t in [m.text, *texts(m.blocks)]]
-    joined = "\n".join(everything)
-    assert "&lt;!channel&gt;" in joined and "&lt;@U123&gt;" in joined
-    assert "&lt;https://evil|click&gt;" in joined or "&lt;https://evil¦click&gt;" in joined
-    # the only markup left is our own link to the story's URL
-    for text in everything:
-        for markup in re.findall(r"<[^>]*>", text):
-            assert markup.startswith("<https://evil.example/story?a=1&b=2|"), markup
-    for bad in ("<!channel>", "<!here>", "<!everyone>", "<@U123>", "<#C999>", "<!subteam", "<https://evil|"):
-        assert bad not in joined
+    # the fallbacks are mrkdwn: escaped, so the only markup would be ours (there is none)
+    fallbacks = "\n".join(m.text for m in fake.posted)
+    assert (
+        "&lt;!channel&gt;" in fallbacks and "&lt;@U123&gt;" in fallbacks and "&lt;https://evil|click&gt;" in fallbacks
+    )
+    assert not re.findall(r"<[^>]*>", fallbacks)
+    # the blocks are rich text and plain text: the feed's characters as written, no mention elements
+    story = fake.posted[1]
+    assert EVIL in shown_text(story.blocks) and "<!channel> Wire" in shown_text(story.blocks)
+    kinds = {e["type"] for b in story.blocks for s in b["elements"] for e in s.get("elements", [s])}
+    assert kinds <= {"text", "link", "plain_text"}
+    links = [
+        e["url"] for b in story.blocks for s in b["elements"] for e in s.get("elements", []) if e["type"] == "link"
+    ]
+    assert links == ["https://evil.example/story?a=1&b=2"]
 
 
 async def test_a_429_delays_the_post_and_drops_nothing(tmp_path: Path, fake: FakeSlack, clock: FixedClock) -> None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import discord
 
 from bot.models import Digest, DigestStory, DigestUpdate, Reply, SearchResult, Span
+from bot.text_safety import safe_chars, safe_line, safe_piece
 
 # Discord's documented limits (message content, embed parts, thread names)
 CONTENT_LIMIT = 2000
@@ -29,25 +30,32 @@ _SPACE = re.compile(r"\s+")
 _MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
 # <@user>, <@&role>, <#channel>, </command:id>, <:emoji:id>, <a:emoji:id>, <t:timestamp>
 _ANGLE_TOKEN = re.compile(r"<(?=[@#/:]|a:|t:)")
+_ORDERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
+_ANGLE_LINK = re.compile(r"<(?=https?:)", re.IGNORECASE)
 _BRACKET = "\x00"
 _ZWSP = "\u200b"
 
 
 def one_line(value: str) -> str:
-    """Feed text on one line: its own line breaks must not break a message's layout."""
-    return _SPACE.sub(" ", value.replace(_BRACKET, "")).strip()
+    """Feed text on one line and made safe (bot.text_safety): its line breaks must not break a layout."""
+    return safe_line(value.replace(_BRACKET, ""))
 
 
 def inert(value: str) -> str:
     """Feed or user text made inert for Discord markdown: no styling, no masked links, no mentions.
 
     escape_markdown escapes only the first of several masked links on a line, so every "["
-    is escaped here instead; a zero-width space after "@" or "<" breaks mentions and
-    channel/emoji/timestamp tokens (AllowedMentions.none() already stops the pings).
+    is escaped here instead, and it leaves "1. " (an ordered list at a line's start) and
+    "<https://...>" (a link that hides its brackets) alone, so those are escaped too. Discord
+    shows a backslash-escaped character as the character. A zero-width space after "@" or "<"
+    breaks mentions and channel/emoji/timestamp tokens, as discord.utils.escape_mentions does
+    (AllowedMentions.none() already stops the pings).
     """
     text = value.replace(_BRACKET, "").replace("[", _BRACKET)
     text = discord.utils.escape_markdown(text)
     text = text.replace(_BRACKET, "\\[")
+    text = _ORDERED_LIST.sub(r"\1\\.", text)
+    text = _ANGLE_LINK.sub("\\\\<", text)
     text = _MASS_MENTION.sub(lambda m: "@" + _ZWSP + m.group(1), text)
     return _ANGLE_TOKEN.sub("<" + _ZWSP, text)
 
@@ -96,7 +104,7 @@ def fit(value: str, spans: Sequence[Span], limit: int, bold: bool = True) -> str
 
 
 def _collapse(value: str) -> str:
-    return _SPACE.sub(" ", value.replace(_BRACKET, ""))
+    return safe_piece(value.replace(_BRACKET, ""))
 
 
 def safe_url(url: str | None) -> str | None:
@@ -186,9 +194,15 @@ def _credits(story: DigestStory) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def _numbered(story: DigestStory, position: int) -> str:
+    # our own numbering stays as is; only the feed's title is escaped (its own "1. " would be a list)
+    prefix = f"{position}. "
+    return prefix + fit(story.title, (), EMBED_TITLE_LIMIT - len(prefix), bold=False)
+
+
 def story_text(story: DigestStory, position: int) -> str:
     """One story as a markdown message: bold title line, summary with bold entities, a small credits line."""
-    title = fit(f"{position}. {story.title}", (), EMBED_TITLE_LIMIT, bold=False)
+    title = _numbered(story, position)
     credits = inert(_credits(story))
     url = safe_url(story.url)
     tail = f"-# {credits}" + (f" · <{url}>" if url else "")
@@ -202,7 +216,7 @@ def story_text(story: DigestStory, position: int) -> str:
 
 def story_embed(story: DigestStory, position: int) -> discord.Embed:
     """One story as an embed: linked title, summary with bold entities, source in the footer, date."""
-    title = fit(f"{position}. {story.title}", (), EMBED_TITLE_LIMIT, bold=False)
+    title = _numbered(story, position)
     footer = plain(_credits(story))[:EMBED_FOOTER_LIMIT]
     room = min(EMBED_DESCRIPTION_LIMIT, EMBED_TOTAL_LIMIT - len(title) - len(footer))
     description = fit(story.summary, story.highlights, room) if story.summary.strip() else None
@@ -226,7 +240,7 @@ EMBED_BUDGET = 5900  # under Discord's 6,000 characters of embeds per message, w
 
 def reply_chunks(reply: Reply, style: str) -> list[tuple[str, list[discord.Embed]]]:
     """A command's reply as messages of at most 2,000 characters and 10 embeds, lines made inert."""
-    lines = [inert(line) for line in reply.lines] or ["Done."]
+    lines = [inert(safe_chars(line)) for line in reply.lines] or ["Done."]
     embeds: list[discord.Embed] = []
     if reply.results:
         if style == "embeds":

@@ -100,14 +100,20 @@ class SlackAdapter:
         self._told: set[tuple[str, str]] = set()  # (channel, error code) already told by DM
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SlackAdapter:
-        """Read the secrets the configured mode needs; a missing one is a ConfigError naming its key."""
+    def from_settings(cls, settings: Settings, *, serving: bool = True) -> SlackAdapter:
+        """Read the secrets the configured mode needs; a missing one is a ConfigError naming its key.
+
+        With `serving=False` (`digest --once`, `poll --once`: post, never listen) only what posting
+        needs is read: the app-level token and the signing secret serve the slash command only.
+        """
         s = settings.slack
         secrets = SlackSecrets(
             bot_token=None if s.oauth else _token(settings, "slack.bot_token_env", s.bot_token_env, "xoxb-"),
-            app_token=_token(settings, "slack.app_token_env", s.app_token_env, "xapp-") if s.mode == "socket" else None,
+            app_token=_token(settings, "slack.app_token_env", s.app_token_env, "xapp-")
+            if s.mode == "socket" and serving
+            else None,
             signing_secret=settings.secret("slack.signing_secret_env", s.signing_secret_env)
-            if s.mode == "http"
+            if s.mode == "http" and serving
             else None,
             client_id=settings.secret("slack.client_id_env", s.client_id_env) if s.oauth else None,
             client_secret=settings.secret("slack.client_secret_env", s.client_secret_env) if s.oauth else None,
@@ -344,6 +350,12 @@ class SlackAdapter:
 
     async def start(self, handle: CommandHandler) -> None:
         """Check the token, then listen for the slash command over Socket Mode or HTTP, and return."""
+        socket = self.config.mode == "socket"
+        secret, env = (
+            ("app_token", self.config.app_token_env) if socket else ("signing_secret", self.config.signing_secret_env)
+        )
+        if not getattr(self._secrets, secret):  # read only for serving (from_settings)
+            raise ConfigError(f"slack.{secret}_env", f"serving the slash command needs ${env}; set it, or only post")
         oauth_settings = None
         if self.config.oauth:
             store = await self._open_installations()

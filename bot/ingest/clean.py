@@ -14,6 +14,8 @@ from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
+from bot.text_safety import safe_line
+
 __all__ = [
     "clean_content",
     "extract_article",
@@ -42,16 +44,9 @@ _SKIP_TAGS = frozenset({
 })
 # fmt: on
 _CELL_TAGS = frozenset({"td", "th"})
-# Characters that render as nothing but would break word matching downstream.
-_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-
-
-def _collapse(text: str) -> str:
-    # str.split() splits on exactly the characters r"\s" matches (checked over all of Unicode),
-    # and is several times faster than the regex; the invisible characters are all non-ASCII.
-    if not text.isascii():
-        text = _INVISIBLE.sub("", text)
-    return " ".join(text.split())
+# Invisible and bidi controls would break word matching downstream and can disguise text:
+# bot.text_safety removes them, with every run of whitespace made one space.
+_collapse = safe_line
 
 
 class _TextExtractor(HTMLParser):

@@ -15,6 +15,7 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
 from bot.ingest.resolve import feed_address
 from bot.ingest.urls import canonical_url
+from bot.isotime import iso_utc
 from bot.models import FeedItem
 
 
@@ -42,7 +43,7 @@ async def inspect_feed(target: str, settings: Settings, out: TextIO, err: TextIO
 
 
 def article_json(item: FeedItem, source: str) -> dict[str, str | None]:
-    published = item.published.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if item.published else None
+    published = iso_utc(item.published) if item.published else None
     return {
         "id": item.guid,
         "url": item.url,

@@ -12,7 +12,7 @@ import calendar
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -184,7 +184,7 @@ def _item(entry: RawEntry, *, feed_link: str | None, document_url: str, now: dat
     title = markup_to_line(entry.title) or _first_words(text)
     # The fallback GUID hashes the stated date, not the clamped one, which moves with `now`.
     guid = entry.id.strip() or url or _hash_guid(title, stated, text)
-    published = min(stated, now.astimezone(UTC)) if stated else None
+    published = plausible_date(stated, now)
     author = _author(entry.author, entry.author_name) or None
     return FeedItem(
         guid=_printable(guid),
@@ -194,6 +194,21 @@ def _item(entry: RawEntry, *, feed_link: str | None, document_url: str, now: dat
         published=published,
         author=_printable(author) if author else None,
     )
+
+
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)  # before the web: placeholders (0001-01-01, the Unix epoch)
+FUTURE_SLACK = timedelta(days=2)  # beyond clock skew and time zones: a typo or a placeholder
+
+
+def plausible_date(stated: datetime | None, now: datetime) -> datetime | None:
+    """A feed's date if it can be true, never later than now; None ("undated") for placeholders.
+
+    Static-site generators write "Mon, 01 Jan 0001" for undated pages, others the Unix epoch or
+    a far-future date; such an item is undated, so it ranks by when newsbot first saw it.
+    """
+    if stated is None or stated < EARLIEST_DATE or stated > now + FUTURE_SLACK:
+        return None
+    return min(stated, now.astimezone(UTC))
 
 
 def _printable(value: str) -> str:

@@ -9,6 +9,7 @@ backend in `bot.nlp.entities_spacy`; `rank_entities` ranks the output of either.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import re
@@ -188,7 +189,6 @@ _FIRST_NAMES = _words(
     park jose luis carlos jean pierre francois hans klaus giuseppe marco sergei dmitry igor ivan
     alexei volodymyr andrzej viktor mikhail"""
 )
-_STARTER_SUFFIXES = ("ly", "ing", "ed")
 _HYPHEN_TAILS = _words(
     "based led backed born made owned run style like related controlled speaking friendly sponsored era wide "
     "linked aligned allied occupied held bound"
@@ -238,6 +238,13 @@ def _tokenize(text: str) -> list[_Tok]:
         whole = word
         if len(word) > 2 and word[-2] in "'’" and word[-1] in "sS":
             word = word[:-2]
+        elif first.isupper() and ("'" in word or "’" in word):
+            # a quote run into the next word where the source lost a space ("Gray'didn", "Kimani'Kiki");
+            # short heads are names of their own ("O'Brien", "Ka'Loni")
+            cut = next(k for k, c in enumerate(word) if c in "'’")
+            tail = word[cut + 1 :]
+            if cut >= 4 and (tail[:1].isupper() or len(tail) >= 3):
+                word = word[:cut]
         if "-" in word:
             head, _, tail = word.rpartition("-")
             if head and head[0].isupper() and tail.islower() and (tail in _HYPHEN_TAILS or tail.endswith("ed")):
@@ -278,10 +285,74 @@ def _shouty(toks: list[_Tok]) -> bool:
     return len(words) >= 3 and sum(w.isupper() for w in words) >= 0.8 * len(words)
 
 
-def extract_entities(text: str) -> list[Entity]:
-    """Named entities in `text`, in order, labelled PER, ORG, LOC or MISC."""
+# Where a capitalised word is not a name whatever it looks like: URLs, e-mail addresses, chat
+# mentions and channel links (raw or entity-escaped), @handles. Every repeat is bounded, so a
+# pathological token (a long run with no "@" or "&gt;") costs linear time, not quadratic.
+_NOT_PROSE = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"']{1,2048}"
+    r"|[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{1,190}"
+    r"|<[@#!/:][^<>\s]{0,80}>|&lt;[@#!/:].{0,80}?&gt;|<(?:a|t):[^<>\s]{0,80}>"
+    r"|(?<![\w@])@[\w.-]{1,64}"
+)
+# Ids such as U0123ABC or C999: letters and digits, at least three of them digits ("G20", "F-16",
+# "COVID-19" are names and have fewer, or a hyphen).
+_ALNUM = re.compile(r"\b[A-Za-z0-9]{4,}\b")
+
+
+def not_prose(text: str) -> list[tuple[int, int]]:
+    """Spans of `text` that are addresses, mentions or ids: no entity may start or end inside one."""
+    spans = [m.span() for m in _NOT_PROSE.finditer(text)]
+    if any(c.isdigit() for c in text):
+        spans += [
+            m.span()
+            for m in _ALNUM.finditer(text)
+            if sum(c.isdigit() for c in m.group()) >= 3 and not m.group().isdigit()
+        ]
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def overlaps_any(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether [start, end) overlaps one of `spans` (sorted, disjoint, as not_prose gives them)."""
+    i = bisect.bisect_right(spans, (start, 1 << 62)) - 1
+    if i >= 0 and spans[i][1] > start:
+        return True
+    return i + 1 < len(spans) and spans[i + 1][0] < end
+
+
+class _Evidence(NamedTuple):
+    """What the rest of the text says about a word: seen in lower case, seen capitalised mid-sentence."""
+
+    lower: set[str]
+    caps: set[str]
+    table_rows: set[int]  # where a word opening a line is followed by figures: a table's first cell
+
+
+# Company suffixes that follow a name after a comma: "Acme, Inc.", "Island Ferries, Ltd"
+_COMPANY_SUFFIXES = frozenset({"inc", "inc.", "ltd", "ltd.", "llc", "plc", "corp", "corp.", "co.", "ag", "sa", "nv"})
+
+
+def extract_entities(text: str, *, known: frozenset[str] = frozenset()) -> list[Entity]:
+    """Named entities in `text`, in order, labelled PER, ORG, LOC or MISC.
+
+    A lone capitalised word opening a sentence is a name only with evidence: the lexicons know
+    it, it is an acronym, or it is capitalised mid-sentence elsewhere in `text` or in `known`
+    (the capitalised words of the article's title, say).
+    """
     toks = _tokenize(text)
-    lower_words = {t.text for t in toks if t.text[:1].islower()}
+    masked = not_prose(text)
+    if masked:
+        toks = [t for t in toks if not overlaps_any(masked, t.start, t.start + 1)]
+    ev = _Evidence(
+        {t.text for t in toks if t.text[:1].islower()},
+        {t.text for t in toks if not t.initial and not t.shout and _is_cap(t)} | known,
+        {a.end for a, b in itertools.pairwise(toks) if a.initial and b.start == a.end + 1 and b.text[0].isdigit()},
+    )
     ents: list[Entity] = []
     i = 0
     while i < len(toks):
@@ -294,20 +365,39 @@ def extract_entities(text: str) -> list[Entity]:
                 )
             i += max(n, 1)
             continue
-        if not _starts_run(toks[i], lower_words) and not (_is_cap(toks[i]) and _known_name(toks, i)[0]):
+        if not _starts_run(toks, i, ev.lower) and not (_is_cap(toks[i]) and _known_name(toks, i)[0]):
             i += 1
             continue
         j = i + 1
         while j < len(toks):
-            if _continues_run(toks[j]) and not _is_break(toks[j]):
+            if _continues_run(toks[j]) and not _is_break(toks[j]) and _adjacent(text, toks[j - 1], toks[j]):
                 j += 1
             elif _is_connector(toks, i, j):
                 j += 2 if toks[j + 1].low != "the" else 3
+            elif _joins_suffix(toks, j):
+                j += 2  # "Traders’ Association", "Acme, Inc."
             else:
                 break
-        ents.extend(_split_run(text, toks[i:j], lower_words))
+        ents.extend(_split_run(text, toks[i:j], ev))
         i = j
     return _resolve_singletons(ents)
+
+
+def _adjacent(text: str, a: _Tok, b: _Tok) -> bool:
+    # a name never runs across a line break, a masked URL or mention, or a double space
+    return b.start == a.end or (b.start - a.end == 1 and text[a.end] != "\n")
+
+
+def _joins_suffix(toks: list[_Tok], j: int) -> bool:
+    """A plural possessive before an organisation word, or a comma before a company suffix, inside one name."""
+    if j + 1 >= len(toks) or not _continues_run(toks[j + 1]):
+        return False
+    mark, nxt, prev = toks[j], toks[j + 1], toks[j - 1]
+    if mark.start != prev.end or nxt.start - mark.end != 1:
+        return False
+    if mark.text in ("'", "’"):
+        return prev.text.endswith("s") and nxt.low in _ORG_WORDS
+    return mark.text == "," and nxt.low in _COMPANY_SUFFIXES
 
 
 def _known_name(toks: list[_Tok], i: int) -> tuple[int, str]:
@@ -328,13 +418,32 @@ def _known_name(toks: list[_Tok], i: int) -> tuple[int, str]:
     return 0, ""
 
 
-def _starts_run(tok: _Tok, lower_words: set[str]) -> bool:
+def _starts_run(toks: list[_Tok], i: int, lower_words: set[str]) -> bool:
+    tok = toks[i]
     if not _is_cap(tok) or _is_break(tok):
         return False
     low = tok.low
     if tok.text.isupper() and len(tok.text) > 1 and low in _COMMON and tok.text not in _PLACE_ACRONYMS:
         return False
-    return not (tok.initial and (low in _COMMON or low in lower_words))
+    if not tok.initial or low not in lower_words or low in _COMMON:
+        return not (tok.initial and low in _COMMON)
+    # an ordinary word opening a sentence, unless a longer name starts with it ("Island Ferries Ltd")
+    nxt = toks[i + 1] if i + 1 < len(toks) else None
+    return (
+        nxt is not None
+        and nxt.start - tok.end == 1
+        and _continues_run(nxt)
+        and not _is_break(nxt)
+        and not nxt.text.isupper()
+        and _has_org_cue(_run_from(toks, i + 1))
+    )
+
+
+def _run_from(toks: list[_Tok], i: int) -> list[_Tok]:
+    j = i
+    while j < len(toks) and _continues_run(toks[j]) and (j == i or toks[j].start - toks[j - 1].end <= 1):
+        j += 1
+    return toks[i:j]
 
 
 def _continues_run(tok: _Tok) -> bool:
@@ -362,7 +471,7 @@ def _is_connector(toks: list[_Tok], i: int, j: int) -> bool:
     return word in _NAME_PARTICLES and toks[j].text.islower() and nxt == j + 1
 
 
-def _split_run(text: str, run: list[_Tok], lower_words: set[str]) -> list[Entity]:
+def _split_run(text: str, run: list[_Tok], ev: _Evidence) -> list[Entity]:
     """Split a capitalised run at job titles: 'U.S. President Joe Biden' -> U.S. + Joe Biden."""
     out: list[Entity] = []
     k = 0
@@ -375,12 +484,12 @@ def _split_run(text: str, run: list[_Tok], lower_words: set[str]) -> list[Entity
             is_title = bool(block & _CORE_TITLES) or ({"secretary", "general"} <= block)
             if is_title and (m < len(run) or k == 0) and not _has_org_cue(run[m:]):
                 if k > 0:
-                    out.extend(_label(text, run[:k], None, lower_words))
+                    out.extend(_label(text, run[:k], None, ev))
                 if m < len(run):
-                    out.extend(_label(text, run[m:], "PER", lower_words))
+                    out.extend(_label(text, run[m:], "PER", ev))
                 return out
         k += 1
-    return _label(text, run, None, lower_words)
+    return _label(text, run, None, ev)
 
 
 def _title_of(run: list[_Tok], m: int) -> bool:
@@ -395,7 +504,7 @@ def _has_org_cue(run: list[_Tok]) -> bool:
     return any(t.low in _ORG_WORDS for t in run)
 
 
-def _label(text: str, run: list[_Tok], forced: str | None, lower_words: set[str]) -> list[Entity]:
+def _label(text: str, run: list[_Tok], forced: str | None, ev: _Evidence) -> list[Entity]:
     while run and (run[-1].low in ("of", "for", "the", "&") or run[-1].low in _NAME_PARTICLES):
         run = run[:-1]
     if not run:
@@ -404,18 +513,23 @@ def _label(text: str, run: list[_Tok], forced: str | None, lower_words: set[str]
     surface = text[start:end]
     if forced:
         return [Entity(surface, forced, start, end)]
-    if len(run) == 1 and (len(surface) == 1 or (run[0].initial and _looks_common(run[0], lower_words))):
+    if len(run) == 1 and (len(surface) == 1 or (run[0].initial and not _proven(run[0], ev))):
         return []
     return [Entity(surface, _guess_label(surface, run), start, end)]
 
 
-def _looks_common(tok: _Tok, lower_words: set[str]) -> bool:
-    """A lone capitalised word opening a sentence that is probably just an ordinary word."""
+def _proven(tok: _Tok, ev: _Evidence) -> bool:
+    """Whether a lone capitalised word opening a sentence has evidence of being a name.
+
+    Capitals there say nothing ("Read", "Please", "Watch"): the word must be in the lexicons,
+    an acronym, or capitalised somewhere no sentence starts.
+    """
     low = tok.low
-    if low in _PLACES or low in _KNOWN_ORGS or low in _NATIONALITIES or tok.text.isupper():
-        return False
-    plural = low.endswith("s") and not low.endswith(("ss", "us", "is"))
-    return low in lower_words or plural or low.endswith(_STARTER_SUFFIXES)
+    if low in _PLACES or low in _KNOWN_ORGS or low in _NATIONALITIES or low in _FIRST_NAMES:
+        return True
+    if _is_acronym(tok.text) or tok.end in ev.table_rows:
+        return True
+    return tok.text in ev.caps and low not in ev.lower
 
 
 def _guess_label(surface: str, run: list[_Tok]) -> str:
@@ -550,8 +664,14 @@ def rank_entities(
     """Entities of one article, aliases merged, best (most salient) first, from either extractor."""
     groups: dict[str, _Group] = {}
     title_toks = _tokenize(title)
-    title_ents = extract(title)
-    text_ents = extract(text)
+    if extract is extract_entities:
+        # evidence across the two: a word capitalised inside the headline for the body's sentence
+        # starts, and the words of the body's names for the headline's first word
+        caps = frozenset(t.text for t in title_toks if not t.initial and _is_cap(t))
+        text_ents = extract_entities(text, known=caps if not _title_case(title_toks) else frozenset())
+        title_ents = extract_entities(title, known=frozenset(w for e in text_ents for w in e.text.split()))
+    else:
+        title_ents, text_ents = extract(title), extract(text)
     text_keys = {_key(e.text) for e in text_ents}
     if title_toks and (_shouty(title_toks) or _title_case(title_toks)):
         # A Title-Case or ALL-CAPS headline capitalises every word: trust only names the body confirms.

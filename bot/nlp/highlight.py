@@ -2,6 +2,7 @@
 
 Adapters turn the spans into markup (Slack `*x*`, Discord `**x**`); this module only finds them:
 whole-word, case-sensitive matches of an entity's text or aliases, overlaps resolved first/longest.
+Nothing inside a URL, an e-mail address, a chat mention or an id is ever highlighted.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from collections.abc import Sequence
 
 from bot.models import KeyEntity, Span
+from bot.nlp.entities import not_prose, overlaps_any
 
 
 def highlight(summary: str, ranked: Sequence[KeyEntity], *, limit: int = 5) -> tuple[list[str], list[Span]]:
@@ -17,7 +19,8 @@ def highlight(summary: str, ranked: Sequence[KeyEntity], *, limit: int = 5) -> t
     if limit < 1 or not summary:
         return [], []
     order = sorted(range(len(ranked)), key=lambda i: -ranked[i].salience)  # stable: ties keep input order
-    matches = {i: _matches(summary, ranked[i]) for i in order}
+    masked = not_prose(summary)
+    matches = {i: _matches(summary, ranked[i], masked) for i in order}
     candidates = [i for i in order if matches[i]]
     rejected: set[int] = set()
     while True:
@@ -32,13 +35,15 @@ def highlight(summary: str, ranked: Sequence[KeyEntity], *, limit: int = 5) -> t
     return [ranked[i].text for i in picked], spans
 
 
-def _matches(summary: str, entity: KeyEntity) -> list[tuple[int, int]]:
+def _matches(summary: str, entity: KeyEntity, masked: list[tuple[int, int]]) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     for form in {entity.text, *entity.aliases}:
         if not form.strip():
             continue
         pattern = rf"(?<!\w){re.escape(form)}(?!\w)"
-        found.extend((m.start(), m.end()) for m in re.finditer(pattern, summary))
+        found.extend(
+            (m.start(), m.end()) for m in re.finditer(pattern, summary) if not overlaps_any(masked, m.start(), m.end())
+        )
     return found
 
 
