@@ -61,7 +61,12 @@ class ConsoleAdapter:
         if count:
             line.append(f" · {digest.channel} · {local:%a %d %b %Y} · {count} {'story' if count == 1 else 'stories'}")
         else:
-            line.append(f" · {digest.channel} · {local:%a %d %b %Y} · no new stories since the last digest")
+            what = (
+                f"no new stories, {len(digest.updates)} developing"
+                if digest.updates
+                else "no new stories since the last digest"
+            )
+            line.append(f" · {digest.channel} · {local:%a %d %b %Y} · {what}")
         for i, entity in enumerate(digest.top_entities):
             line.append(", " if i else " · ")
             self._bold(line, entity, "")

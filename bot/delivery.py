@@ -20,6 +20,7 @@ from functools import partial
 from bot.config import DigestSettings
 from bot.digest import load_digest, plan_digest
 from bot.errors import PostError
+from bot.isotime import iso_utc
 from bot.models import Digest, FoundPosts, PostedMessage
 from bot.ports import ChatAdapter, Clock
 from bot.store.store import DigestRow, Store, SubscriptionRow
@@ -287,7 +288,7 @@ async def _empty(
 ) -> DigestOutcome:
     channel = str(sub.channel)
     last = store.last_digest_at(sub.id, before=slot)
-    message = "nothing new since the last digest" + (f" ({last:%Y-%m-%d %H:%M} UTC)" if last else "")
+    message = "nothing new since the last digest" + (f" ({iso_utc(last)})" if last else "")
     if sub.no_news_line:
         try:
             await adapter.post_parent(sub.channel, load_digest(store, planned, sub, settings))

@@ -52,7 +52,7 @@ async def test_seed_digest_matches_golden_and_second_run_posts_nothing(
     clock.advance(minutes=5)
     again, outcomes = await run_once(demo_settings, clock)
     assert again == ""
-    assert outcomes == ["console:#news: empty 0 nothing new since the last digest (2026-11-27 07:00 UTC)"]
+    assert outcomes == ["console:#news: empty 0 nothing new since the last digest (2026-11-27T07:00:00Z)"]
 
 
 @pytest.mark.parametrize("error", [PostError("not_in_channel"), RuntimeError("process killed")])

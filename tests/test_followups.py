@@ -402,6 +402,7 @@ async def test_the_console_shows_the_developing_section_and_the_reply(db_url: st
     assert "Developing\n· **Harbor Point bridge closed after cargo ship strikes support** · New: " in later
     assert "Update · 3 more outlets: Harbor Ledger, Lakeside Courier, Metro Times" in later
     assert sum(s in later for s in NEW_SENTENCES) == 2 and not any(s in later for s in OLD_SENTENCES)
+    assert "no new stories, 1 developing" in later and "since the last digest" not in later  # updates only
 
 
 async def test_reports_from_feeds_the_channel_does_not_follow_are_not_its_follow_ups(

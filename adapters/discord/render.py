@@ -147,7 +147,14 @@ def parent_text(digest: Digest) -> str:
 
 
 def _what(digest: Digest) -> str:
-    return _count(len(digest.stories)) if digest.stories else "no new stories since the last digest"
+    if digest.stories:
+        return _count(len(digest.stories))
+    # a digest of follow-ups only is not "nothing new"
+    return (
+        f"no new stories, {len(digest.updates)} developing"
+        if digest.updates
+        else "no new stories since the last digest"
+    )
 
 
 def parent_head(digest: Digest) -> str:
@@ -176,6 +183,8 @@ def parent_embed_description(digest: Digest) -> str:
     """How the parent embed's description starts (the count): see parent_head."""
     if digest.stories:
         return _count(len(digest.stories)) + ", one message each in the thread below."
+    if digest.updates:
+        return f"No new stories, {len(digest.updates)} developing."
     return "No new stories since the last digest."
 
 

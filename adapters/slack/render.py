@@ -164,6 +164,8 @@ def parent_message(digest: Digest) -> Message:
     """The thread's parent: title, date, number of stories and the day's top entities."""
     count = len(digest.stories)
     size = f"{count} {'story' if count == 1 else 'stories'}" if count else "no new stories since the last digest"
+    if not count and digest.updates:  # a digest of follow-ups only is not "nothing new"
+        size = f"no new stories, {len(digest.updates)} developing"
     title = one_line(digest.title)
     line: list[tuple[str, bool]] = [(_date(digest), True), (f" · {size}", False)]
     if digest.top_entities:
