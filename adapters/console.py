@@ -89,6 +89,8 @@ class ConsoleAdapter:
         if story.also_covered_by:
             source.append(" · also covered by " + ", ".join(_one_line(s) for s in story.also_covered_by), style="dim")
         parts = [self._in_gutter(title), self._in_gutter(summary), self._in_gutter(source)]
+        if not story.summary.strip():  # an item with no text of its own gets no summary line
+            del parts[1]
         if story.url and own_line:
             parts.append(Text(INDENT) + link)
         return Text("\n").join(parts)

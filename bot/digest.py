@@ -6,6 +6,7 @@ bot.delivery posts it. No markup here: adapters render the views.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from bot.clustering import representative
 from bot.config import DigestSettings
 from bot.models import Digest, DigestStory, DigestUpdate, KeyEntity, PostedMessage
 from bot.nlp.highlight import highlight
+from bot.ranking import rank
 from bot.store.store import DigestRow, Store, StoredArticle, SubscriptionRow
 from bot.text_safety import safe_line
 
@@ -25,17 +27,31 @@ MAX_UPDATES = 3  # follow-ups per digest: the Developing section stays short
 def settle_backlog(store: Store, sub: SubscriptionRow, settings: DigestSettings, slot: datetime, now: datetime) -> int:
     """For feeds newly followed by the channel, count all but the newest few items as seen.
 
+    The newest few are counted among the stories the channel does not get anyway (from a feed it
+    already follows, or a new feed before this one); a story any of them brings is never set aside.
     Returns how many stories were set aside. A feed that has not been fetched successfully yet
     stays unsettled, so its first items are judged by the same rule when they arrive.
     """
+    unsettled = store.feeds(store.unsettled_feeds(sub.id))
+    if not unsettled:
+        return 0
+    # a story the channel gets anyway (from a feed it already follows, or among the newest few of
+    # another new feed) is never set aside because an overlapping feed lists it among its old items
+    settled_before = [f for f in store.subscribed_feed_ids(sub.id) if f not in {u.id for u in unsettled}]
+    kept = {c[0] for c in store.undigested_stories(sub.id, feed_ids=settled_before)} if settled_before else set()
     settled: list[int] = []
-    skipped: list[int] = []
-    for feed in store.feeds(store.unsettled_feeds(sub.id)):
+    older: list[int] = []
+    for feed in unsettled:
         stories = sorted(store.undigested_stories(sub.id, feed.id), key=lambda c: (-c[2].timestamp(), -c[0]))
         if not stories and feed.last_status not in (200, 304):
             continue
         settled.append(feed.id)
-        skipped += [c[0] for c in stories[settings.first_items :] if c[0] not in skipped]
+        # its newest few stories the channel does not get from another feed: a feed that shares
+        # much with another (a publisher's section feeds) still brings news of its own
+        own = [c[0] for c in stories if c[0] not in kept]
+        kept.update(own[: settings.first_items])
+        older += own[settings.first_items :]
+    skipped = [sid for sid in dict.fromkeys(older) if sid not in kept]
     if settled:
         store.settle_backlog(sub.id, settled, skipped, slot, now)
     return len(skipped)
@@ -65,19 +81,19 @@ def plan_digest(
     candidates = store.undigested_stories(
         sub.id, since=now - max(STORY_MAX_AGE, timedelta(hours=settings.cluster_hours))
     )
+    by_story = store.story_articles([c[0] for c in candidates])
     followed: set[int] = set()
     if sub.follows:
-        by_story = store.story_articles([c[0] for c in candidates])
         followed = {sid for sid, arts in by_story.items() if matches_follow(arts, sub.follows)}
         if sub.follow_only:
             candidates = [c for c in candidates if c[0] in followed]
-    # followed topics first, then stories many outlets carry, then the newest
-    candidates.sort(key=lambda c: (c[0] not in followed, -c[1], -c[2].timestamp(), -c[0]))
+    # followed topics first, then stories with words to show, many outlets, dated, the newest
+    ranked = rank(candidates, by_story, followed)
     cap = sub.max_stories or settings.max_stories
     wanted = settings.updates if sub.updates is None else sub.updates
     updates = plan_followups(store, sub, settings, now) if wanted else []
     return store.create_digest(
-        sub.id, scheduled_for, settings.title, [c[0] for c in candidates[:cap]], now, kind=kind, updates=updates
+        sub.id, scheduled_for, settings.title, ranked[:cap], now, kind=kind, updates=updates
     )
 
 
@@ -91,10 +107,12 @@ def plan_followups(
         return []
     by_story = store.story_articles([t.story_id for t in told])
     mine = set(store.subscribed_feed_ids(sub.id))
+    # an article counts for every feed that lists it, not only the one that fetched it first
+    carriers = store.feeds_carrying([a.id for arts in by_story.values() for a in arts])
     found: list[tuple[tuple[bool, int, int], int, dict[str, object]]] = []
     for t in told:
         known, new = followups.split_known_new(by_story.get(t.story_id, []), t.told_at)
-        new = [a for a in new if a.feed_id in mine]  # news of the channel's own feeds, not other channels'
+        new = [a for a in new if (carriers.get(a.id) or {a.feed_id}) & mine]  # its own feeds', not others'
         update = followups.detect(t.story_id, known, new, earlier=t.earlier, follows=sub.follows)
         if update is None:
             continue
@@ -170,7 +188,7 @@ def story_view(
     # made safe here, before highlighting, so the spans index the text adapters are given
     # (rows stored before ingest cleaned text this way still render safely)
     title = safe_line(rep.title)
-    summary = safe_line(" ".join(rep.summary[: sentences or settings.summary_sentences])) or title
+    summary = safe_line(summary_text(rep, sentences or settings.summary_sentences))
     ranked = merged_entities(articles)
     keys, spans = highlight(summary, ranked, limit=settings.key_entities)
     # the headline shows the same key entities, never others
@@ -189,6 +207,17 @@ def story_view(
         published=rep.published_at,
         title_highlights=tuple(title_spans),
     )
+
+
+def summary_text(article: StoredArticle, sentences: int) -> str:
+    """The article's first `sentences` summary sentences; nothing when it has none, rather than its
+    headline again (the headline is shown above it already)."""
+    text = " ".join(article.summary[:sentences])
+    return "" if _words(text) <= _words(article.title) else text
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[^\W_]+", text.casefold())}
 
 
 def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: DigestSettings) -> Digest:

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.config import DigestSettings
 from bot.models import FeedItem
+from bot.nlp.bold_gate import highlightable
 from bot.nlp.condense import condense
 from bot.nlp.entities import Extractor, get_extractor, rank_entities
 from bot.nlp.fingerprint import content_hash, sketch
@@ -38,8 +39,10 @@ def enrich(item: FeedItem, settings: DigestSettings) -> Enriched:
     summary = condense(
         item.title, item.text, max_sentences=settings.summary_sentences, max_chars=settings.summary_chars
     )
-    # keep a few more than are ever highlighted, so a story can merge its articles' lists
-    ranked = rank_entities(item.title, item.text, extract=_extractor(settings.entities))[:20]
+    # keep a few more than are ever highlighted, so a story can merge its articles' lists; the
+    # extractors (rules and the spaCy model) are made for English: elsewhere they bold common nouns
+    extract = _extractor(settings.entities)
+    ranked = highlightable(item.title, item.text, lambda: rank_entities(item.title, item.text, extract=extract))[:20]
     return Enriched(
         summary=summary,
         entities=[asdict(e) | {"aliases": list(e.aliases)} for e in ranked],

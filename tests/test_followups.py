@@ -480,3 +480,46 @@ def test_feed_text_in_a_follow_up_cannot_ping_or_break_out_on_discord() -> None:
     digest = Digest(1, ChannelRef("discord", "1"), "News", MORNING, (), updates=(update,))
     section = discord_render.developing_text(digest, {2: "https://discord.com/channels/1/2/3"})
     assert "@everyone" not in section and "<https://discord.com/channels/1/2/3>" in section
+
+
+async def test_a_report_a_followed_feed_carries_counts_whichever_feed_fetched_it_first(
+    db_url: str, tmp_path: Path
+) -> None:
+    """#mirror follows Pacific Wire and a mirror of Harbor Ledger at another address: Harbor Ledger
+    (which #all follows) stores the later report first, the mirror only carries it, and it is still
+    #mirror's follow-up."""
+    clock = FixedClock(MORNING)
+    paths = ff.feed_paths(tmp_path)
+    mirror = tmp_path / "mirror" / paths[1].name
+    mirror.parent.mkdir()
+    raw: dict[str, Any] = {
+        "bot": {"database": db_url, "timezone": "UTC"},
+        "console": {"color": "never"},
+        "fetch": {"allow_local_files": True},
+        "feeds": ff.feed_config(tmp_path),
+        "subscriptions": [
+            {"channel": "console:#all", "feeds": "all"},
+            {"channel": "console:#mirror", "feeds": [str(paths[0]), str(mirror)]},
+        ],
+    }
+    out = io.StringIO()
+    ff.write_first(tmp_path, clock.now())
+    mirror.write_text(paths[1].read_text())
+    app = App.open(
+        settings_from_dict(raw, tmp_path / "config.toml"),
+        clock=clock,
+        adapters={"console": ConsoleAdapter(out, "never")},
+    )
+    try:
+        await poll_and_digest(app)
+        clock.advance(hours=6)
+        ff.write_later(tmp_path, clock.now())
+        mirror.write_text(paths[1].read_text())
+        start = len(out.getvalue())
+        outcomes = await poll_and_digest(app)
+    finally:
+        await app.close()
+    assert [o.updates for o in outcomes] == [1, 1]
+    later = out.getvalue()[start:]
+    assert "Update · 1 more outlet: Harbor Ledger" in later  # #mirror, through the mirror's link
+    assert "Update · 3 more outlets: Harbor Ledger, Lakeside Courier, Metro Times" in later

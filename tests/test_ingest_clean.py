@@ -183,6 +183,30 @@ def test_looks_like_html() -> None:
         "Copyright 2026 Pacific Wire Media",
         "All rights reserved.",
         "The post NATO and South Korea agree to increase global cooperation appeared first on Harbor Ledger.",
+        # aggregator furniture seen in ../shared/data/feeds/realworld
+        "submitted by /u/kevincox_ca to r/kevincox",
+        "submitted by /u/RootDeliver to /r/space [link] [comments]",
+        "Learn more",
+        "More...",
+        "(Leer más)",
+        "Views: 12,034",
+        "53 ratings",
+        "Time: 3:21 More in People & Blogs",
+        "41 people call this photo a favorite.",
+        # ad blurbs
+        "ADVERTISEMENT",
+        "Sponsored: Get 20% off your first box",
+        "This episode is sponsored by Acme Mattress.",
+        # live-blog filler
+        "4.12pm GMT",
+        "Updated at 10:45 BST",
+        "Show key events only",
+        "Please turn on JavaScript to use this feature",
+        # photo captions and credits
+        "Photograph: Jane Doe/Getty Images",
+        "Photo: Harbor Ledger staff",
+        "(Photo by Sam Whitfield)",
+        "Protesters outside the parliament in Lisbon on Friday. Jane Doe/AFP",
     ],
 )
 def test_each_boilerplate_kind_is_removed(line: str) -> None:
@@ -205,6 +229,13 @@ def test_each_boilerplate_kind_is_removed(line: str) -> None:
         "The agency shares data with its partners under a 2024 agreement.",
         "Cookies and cakes sold out at the fair by noon.",
         "Copyright lawsuits against the firm were dismissed.",
+        "Promoted to captain after the season, Smith led the team to the title.",
+        "Sponsored teams must report their budgets to the league.",
+        "Live music returns to the harbour on Saturday.",
+        "Photographers waited outside the court for hours.",
+        "The festival was brought to life by volunteers.",
+        "Views differ on how the money should be spent.",
+        "From the harbour the smoke was visible for miles.",
     ],
 )
 def test_real_sentences_that_mention_the_words_are_kept(line: str) -> None:
@@ -303,3 +334,13 @@ def test_extract_article_keeps_the_story_and_drops_page_chrome() -> None:
     assert "harbour bridge and its cost" in text
     assert "newsletter" not in text and "All rights reserved" not in text and "Share this" not in text
     assert extract_article("", None) == ""
+
+
+def test_reddit_footer_at_the_end_of_a_self_post_goes_and_the_post_stays() -> None:
+    text = "I would appreciate any suggestions for my homelab. submitted by /u/noxitbyt [link] [comments]"
+    assert strip_boilerplate(text) == "I would appreciate any suggestions for my homelab."
+
+
+def test_related_list_headers_in_other_languages_take_their_list_along() -> None:
+    text = "Il consiglio ha votato martedì.\n\nArticoli correlati\nGucci, 90 anni di eleganza\nBagaglino addio"
+    assert strip_boilerplate(text) == "Il consiglio ha votato martedì."

@@ -168,3 +168,40 @@ def test_one_sentence_summary_prefers_the_central_sentence_over_a_scene_setting_
     assert condense("", text, max_sentences=1) == [
         "The government will close the Ridgeway coal mine next year, the energy minister said on Monday."
     ]
+
+
+def test_a_text_that_only_repeats_the_headline_gives_no_summary() -> None:
+    assert condense("Show HN: A tiny feed reader", "Show HN: A tiny feed reader") == []
+    assert condense("Marcus Aurelius", "Marcus Aurelius.") == []
+
+
+def test_a_sentence_the_feed_cut_short_is_never_in_the_summary() -> None:
+    text = (
+        "The council approved the harbour plan on Tuesday. "
+        "Work on the new pier starts in May and should take two years. "
+        "Critics said the cost of the dredging had been underestimated by the..."
+    )
+    got = condense("Harbour plan approved", text, max_sentences=3)
+    assert got == [
+        "The council approved the harbour plan on Tuesday.",
+        "Work on the new pier starts in May and should take two years.",
+    ]
+    assert condense("Marcus Aurelius", "Melvyn Bragg and guests discuss the man who, according to Machiavelli…") == []
+    assert condense("Space", "A rocket launched on Friday from the coast. Can it [...]") == [
+        "A rocket launched on Friday from the coast."
+    ]
+
+
+def test_a_pronoun_sentence_keeps_the_sentence_it_points_back_to() -> None:
+    text = (
+        "Police named a woman who was found in the river on Sunday. "
+        "She was later named as Jane Doe, 34, of Westbridge. "
+        "An inquest will open next week."
+    )
+    # the first sentence repeats the headline, so lead mode would start at "She was later named"
+    got = condense("Woman found in river named by police", text, max_sentences=2)
+    assert got[0] == "Police named a woman who was found in the river on Sunday."
+    assert "She was later named as Jane Doe, 34, of Westbridge." in got
+    # no room for the antecedent: the pronoun sentence goes rather than dangle
+    tight = condense("Woman found in river named by police", text, max_sentences=2, max_chars=90)
+    assert not any(s.startswith("She ") for s in tight)

@@ -30,6 +30,7 @@ TABLES = {
     "digests",
     "digest_items",
     "posted_messages",
+    "article_feeds",  # the 0001 article, linked to its own feed by 0009
 }
 
 
@@ -235,7 +236,7 @@ def test_pruning_drops_old_bodies_but_keeps_dedupe_keys(db_url: str, tmp_path: P
     later = NOW + timedelta(days=40)
     assert store.prune_bodies(later - timedelta(days=30), later) == 1
     assert store.prune_bodies(later - timedelta(days=30), later) == 0  # already pruned
-    assert store.known_keys(a.id, ["a-1"], ["https://a.example/x"]) == ({"a-1"}, {"https://a.example/x"})
+    assert store.known_keys(a.id, ["a-1"], ["https://a.example/x"]) == ({"a-1"}, {"https://a.example/x": 1})
     [article] = store.story_articles([1])[1]
     assert article.text == "" and article.title == "Harbor bridge reopens after repairs" and article.summary
     store.close()

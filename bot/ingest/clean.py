@@ -272,6 +272,29 @@ _LINE_PATTERNS = [
     r"|manage)\b.{0,200}\bcookies?\b.{0,200}",
     r"cookie (?:policy|settings|preferences)\.?",
     r"newsletters?",
+    # aggregator furniture, measured on ../shared/data/feeds/realworld (docs/decisions.md lists what goes)
+    r"submitted by\s+/?u/\S+(?:\s+to\s+/?r/\S+)?(?:\s*\[link\])?(?:\s*\[comments?\])?",  # reddit
+    r"(?:learn more|more\s*(?:\.{3}|…)|\(?(?:leer más|mehr|weiterlesen|lire la suite|leggi (?:tutto|di più)"
+    r"|saiba mais|ver más)\)?(?:\s*(?:\.{3}|…|»|>))?)",
+    r"views:\s*[\d,.]+|[\d,.]+ ratings?|time:\s*\d+:\d{2}(?: more in .{1,60})?|from:\s*\S+",  # video pages
+    r"\d+ (?:people|person) calls? this (?:\[?photo\b.*|photo) a favou?rite\.?",
+    r"datum:.{0,40}foto weergeven",
+    # ad blurbs
+    r"(?:advertisement|sponsored|promoted|paid (?:post|content)|partner content|anzeige|publicidad|pubblicit[àa])"
+    r"(?:\s*[:|–—]\s*.{0,160}|\s+-\s+.{0,160})?",
+    r"(?:this (?:post|article|episode|story|newsletter) (?:is|was) )?(?:sponsored|brought to you) by .{1,80}",
+    r"need to hire a really great programmer\?.{0,200}",
+    # live-blog filler
+    r"(?:updated at |posted at )?\d{1,2}[.:]\d{2}\s*(?:am|pm)?\s*(?:gmt|bst|utc|cet|cest|et|est|edt|pt|pst|pdt)?",
+    r".{1,150}\s[–—-]\s*live!?",  # a link to another live blog: "Transfer deadline day – live!"
+    r"(?:latest|live) updates? (?:from|on|as)\b[^.!?]{0,120}",
+    r"(?:and )?(?:e-?mail|tweet|message) \w+(?: \w+)? here\.?",
+    r"(?:show )?key events(?: only)?|please turn on javascript to use this feature|live(?: updates| feed| blog)?"
+    r"|refresh|(?:\d+ )?new updates?|(?:show|load) (?:more|\d+ new) (?:updates|posts|events)",
+    # photo captions and credits standing alone
+    r"(?:photo(?:graph)?s?|pictures?|image|foto|bild|credit|illustration)(?: credit)?\s*:\s*.{0,150}",
+    r"\(?(?:photo|image|picture|foto)(?:graph)? (?:by|courtesy of|via)\b.{0,120}",
+    r".{0,150}/(?:getty images|afp|reuters|ap|epa|shutterstock|alamy)\)?",
 ]
 # Boilerplate lines are short; skipping the patterns for long prose lines halves the cost.
 _MAX_BOILERPLATE_CHARS = 400
@@ -292,7 +315,8 @@ _RELATED_HEADER = re.compile(
     r"(?:related(?: stories| articles| posts| coverage| content| news| reading| links)?"
     r"|more (?:stories|news|coverage|on this)|more (?:from|in) [\w .]{1,40}|trending(?: now)?|most (?:read|popular)"
     r"|you (?:may|might) also like|related \w+"
-    r"|in other news)\s*:?",
+    r"|in other news|articoli correlati|ähnliche artikel|mehr zum thema|leia (?:também|mais)|veja também"
+    r"|articles? (?:liés|similaires)|te puede interesar)\s*:?",
     re.IGNORECASE,
 )
 
@@ -333,6 +357,12 @@ def _is_social_list(line: str) -> bool:
 
 def _is_newsletter(line: str) -> bool:
     return len(line) <= 240 and bool(_NEWSLETTER_START.match(line)) and bool(_NEWSLETTER_WORD.search(line))
+
+
+# reddit appends its footer to the last line of a self post's text
+_REDDIT_TRAILER = re.compile(
+    r"\s*submitted by\s+/?u/\S+(?:\s+to\s+/?r/\S+)?(?:\s*\[link\])?(?:\s*\[comments?\])?\s*$", re.I
+)
 
 
 def _is_boilerplate_line(line: str) -> bool:
@@ -384,6 +414,10 @@ def _drop_boilerplate(paragraphs: list[list[str]]) -> str:
     for lines in paragraphs:
         kept: list[str] = []
         for line in lines:
+            if "submitted by" in line:
+                line = _REDDIT_TRAILER.sub("", line)
+                if not line:
+                    continue
             if in_related_list:
                 if _is_link_title(line):
                     continue

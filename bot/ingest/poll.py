@@ -376,18 +376,28 @@ def store_items(
 ) -> int:
     """Store the feed's new items, oldest first, in one transaction; returns how many were new.
 
-    Exact duplicates are dropped first: a GUID this feed already has, or a canonical URL any
-    feed has (within this batch too). What is left is enriched once and clustered.
+    Exact duplicates are dropped first: a GUID this feed already carries, or a canonical URL
+    this batch has already. An item whose canonical URL is stored (from this or another feed) is
+    linked to this feed rather than stored again, so every channel of every feed carrying it gets
+    it. What is left is enriched once and clustered.
     """
     items = [(item, canonical_url(item.url) if item.url else None) for item in reversed(parsed.items)]
     known_guids, known_urls = store.known_keys(feed.id, [i.guid for i, _ in items], [u for _, u in items if u])
     batch: list[tuple[dict[str, Any], Enriched]] = []
+    links: list[tuple[int, str]] = []
+    batch_urls: set[str] = set()
     for item, canonical in items:
-        if item.guid in known_guids or (canonical and canonical in known_urls):
+        if item.guid in known_guids:
             continue
         known_guids.add(item.guid)
+        if canonical and canonical in known_urls:
+            # stored already, maybe by another feed: this feed carries it too, so its channels get it
+            links.append((known_urls[canonical], item.guid))
+            continue
+        if canonical and canonical in batch_urls:
+            continue  # the same link twice in one feed: the first copy is the article
         if canonical:
-            known_urls.add(canonical)
+            batch_urls.add(canonical)
         info = enrich(item, settings.digest)
         batch.append(
             (
@@ -409,6 +419,9 @@ def store_items(
                 info,
             )
         )
+    linked = store.link_articles(feed.id, links, now)
+    if linked:
+        log.debug("feed %s carries %d articles another feed fetched first", feed.url, linked)
     if not batch:
         return 0
     try:

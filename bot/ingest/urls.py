@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
-__all__ = ["TRACKING_PARAMS", "TRACKING_PREFIXES", "absolute_http_url", "canonical_url", "is_tracking_param"]
+__all__ = [
+    "TRACKING_PARAMS",
+    "TRACKING_PREFIXES",
+    "absolute_http_url",
+    "canonical_url",
+    "feed_key",
+    "is_tracking_param",
+]
 
 # Query parameters that only say how a reader arrived (campaigns, ad clicks, mail merges);
 # they never change the page. Generic names such as "ref", "source" or "id" are deliberately
@@ -123,6 +130,21 @@ def canonical_url(url: str, base: str | None = None) -> str:
         path = "/"
     fragment = parts.fragment if parts.fragment.startswith("!") else ""
     return urlunsplit((scheme, netloc, path, _clean_query(parts.query), fragment))
+
+
+def feed_key(url: str) -> str:
+    """The key two addresses of one feed share: its canonical URL without a trailing slash.
+
+    `https://Example.com/feed/?utm_source=x` and `https://example.com/feed` are one feed; so
+    `feeds add`, `subscribe` and the config find the feed already stored instead of adding a twin
+    that would carry no articles of its own. A mirror on another host or path is not the same key:
+    it stays its own feed, and shares the articles it carries with the original (bot.store.articles).
+    """
+    key = canonical_url(url)
+    parts = urlsplit(key)
+    if len(parts.path) > 1 and parts.path.endswith("/"):
+        key = urlunsplit(parts._replace(path=parts.path.rstrip("/") or "/"))
+    return key
 
 
 def absolute_http_url(url: str | None, base: str | None) -> str | None:

@@ -24,23 +24,34 @@ _STOP_WORDS = """a an the and or but of to in on at for by with from as is are w
 this that these those he she they we i you his her their our will would can could may might not no said says
 after before over into about than then there here also who which what when where while"""
 _STOP = frozenset(_STOP_WORDS.split())
+# A feed's teaser cut short: "... according to Machiavelli...", "lunar landing.…", "[…]", "Read more…".
+_CUT_SHORT = re.compile(r"(?:\.{2,}|…|\[(?:\.{3}|…)\])[\"'”’)\]]*$")
+# An opening pronoun or demonstrative that points back at the sentence before ("She was later named").
+_POINTS_BACK = re.compile(r"^[\"'“‘(]?(?:he|she|they|it|his|her|their|its|him|them|this|these|those|such)\b", re.I)
 
 
 def condense(title: str, text: str, *, max_sentences: int = 3, max_chars: int = 600) -> list[str]:
     """Up to `max_sentences` whole sentences of `text`, in document order, joined length <= `max_chars`.
 
     The one exception to the length cap: when no eligible sentence fits on its own, the first eligible
-    sentence is returned alone and whole, because a summary is never cut mid-sentence and never empty
-    for non-empty text. Returns [] only when `text` has no sentences at all.
+    sentence is returned alone and whole, because a summary is never cut mid-sentence. A sentence
+    that trails off ("..." or "…" at its end, mostly a teaser the feed cut short) is left out; a
+    chosen sentence that opens with a pronoun brings the sentence before it. Returns [] when `text`
+    has no sentences left, or only ones that repeat the headline.
     """
     sentences = split_sentences(text)
     if not sentences or max_sentences < 1:
         return []
     title_words = _content(title)
-    eligible = [i for i, s in enumerate(sentences) if _is_sentence(s) and not _repeats_headline(s, title_words)]
+    # a sentence that trails off ("..." / "…", mostly a feed cutting its teaser short) never goes in
+    usable = [i for i, s in enumerate(sentences) if not _repeats_headline(s, title_words) and not _CUT_SHORT.search(s)]
+    eligible = [i for i in usable if _is_sentence(sentences[i])]
     if not eligible:
-        # Nothing looks like prose: the longest pieces are still better than nothing.
-        eligible = [i for i, s in enumerate(sentences) if not _repeats_headline(s, title_words)] or [0]
+        # Nothing looks like prose: the longest pieces are still better than nothing, but a text
+        # that only says the headline again gives no summary (the headline is shown already).
+        eligible = usable
+        if not eligible:
+            return []
     if _weak_lead(sentences, title_words):
         central = _by_centrality(sentences, eligible)
         chosen = _fit(sentences, central, max_sentences, max_chars, window=len(central))
@@ -57,15 +68,22 @@ def condense(title: str, text: str, *, max_sentences: int = 3, max_chars: int = 
 
 
 def _fit(sentences: list[str], order: list[int], max_sentences: int, max_chars: int, *, window: int) -> list[int]:
-    """Greedily take sentences in `order` while the joined length stays within `max_chars`."""
+    """Greedily take sentences in `order` while the joined length stays within `max_chars`.
+
+    A sentence that opens with a pronoun ("She was later named as ...") comes with the sentence
+    before it, or not at all: both must fit, in count and in length."""
     chosen: list[int] = []
     used = -1  # joining adds one space per sentence after the first
     for i in order[:window]:
         if len(chosen) >= max_sentences:
             break
-        if used + 1 + len(sentences[i]) <= max_chars:
-            chosen.append(i)
-            used += 1 + len(sentences[i])
+        if i in chosen:
+            continue
+        unit = [i - 1, i] if i > 0 and i - 1 not in chosen and _POINTS_BACK.match(sentences[i]) else [i]
+        cost = sum(1 + len(sentences[j]) for j in unit)
+        if len(chosen) + len(unit) <= max_sentences and used + cost <= max_chars:
+            chosen += unit
+            used += cost
     if not chosen:
         fits = [i for i in order if len(sentences[i]) <= max_chars]
         chosen = [fits[0] if fits else order[0]]

@@ -12,11 +12,13 @@ from sqlalchemy.engine import Engine
 from bot.errors import StorageConflict
 from bot.store.rows import StoredArticle, new_id
 from bot.store.schema import (
+    article_feeds,
     articles,
     digest_items,
     feeds,
     stories,
 )
+from bot.store.upsert import insert_missing
 
 # story id, content hash, clustering features, published_at, article id (bot.clustering.Candidate)
 Candidate = tuple[int, str, Any, datetime | None, int]
@@ -27,28 +29,40 @@ Settle = Callable[[Sequence[int], Container[int], Callable[[int, list[int]], int
 class ArticleQueries:
     engine: Engine
 
-    def known_keys(self, feed_id: int, guids: Sequence[str], urls: Sequence[str]) -> tuple[set[str], set[str]]:
-        """Of these, the GUIDs this feed already has and the canonical URLs any feed has (one pass each)."""
+    def known_keys(self, feed_id: int, guids: Sequence[str], urls: Sequence[str]) -> tuple[set[str], dict[str, int]]:
+        """Of these, the GUIDs this feed already carries, and the canonical URLs any feed has
+        stored, each with its article's id (one pass each)."""
         known_guids: set[str] = set()
-        known_urls: set[str] = set()
-        wanted_guids, wanted_urls = set(guids), set(urls)
-        guid_chunks, url_chunks = _chunks(list(wanted_guids)), _chunks(list(wanted_urls))
+        known_urls: dict[str, int] = {}
         with self.engine.connect() as conn:
-            # one round trip for a feed of ordinary size: both keys in one query
-            for i in range(max(len(guid_chunks), len(url_chunks))):
-                g = guid_chunks[i] if i < len(guid_chunks) else []
-                u = url_chunks[i] if i < len(url_chunks) else []
-                cond = sa.or_(
-                    sa.and_(articles.c.feed_id == feed_id, articles.c.guid.in_(g)), articles.c.canonical_url.in_(u)
+            for chunk in _chunks(list(set(guids))):
+                known_guids.update(
+                    conn.scalars(
+                        sa.select(article_feeds.c.guid).where(
+                            article_feeds.c.feed_id == feed_id, article_feeds.c.guid.in_(chunk)
+                        )
+                    )
                 )
-                for row in conn.execute(
-                    sa.select(articles.c.feed_id, articles.c.guid, articles.c.canonical_url).where(cond)
+            for chunk in _chunks(list(set(urls))):
+                for url, article_id in conn.execute(
+                    sa.select(articles.c.canonical_url, sa.func.min(articles.c.id))
+                    .where(articles.c.canonical_url.in_(chunk))
+                    .group_by(articles.c.canonical_url)
                 ):
-                    if row.feed_id == feed_id and row.guid in wanted_guids:
-                        known_guids.add(row.guid)
-                    if row.canonical_url in wanted_urls:
-                        known_urls.add(row.canonical_url)
+                    known_urls[url] = int(article_id)
         return known_guids, known_urls
+
+    def link_articles(self, feed_id: int, links: Sequence[tuple[int, str]], now: datetime) -> int:
+        """Record that this feed carries these stored articles too, as (article id, the feed's GUID
+        for it): the channels of this feed then get their stories like those of the feed that
+        fetched them first. Returns how many links were new."""
+        if not links:
+            return 0
+        # one row per GUID: the same GUID twice in one feed is one item
+        rows = {g: {"feed_id": feed_id, "guid": g, "article_id": aid, "first_seen_at": now} for aid, g in links}
+        with self.engine.begin() as conn:
+            # another poller of this feed may link the same items at the same moment: theirs stands
+            return insert_missing(conn, article_feeds, list(rows.values()), ["feed_id", "guid"])
 
     def add_articles(
         self,
@@ -103,6 +117,13 @@ class ArticleQueries:
                 articles.insert().returning(articles.c.id, sort_by_parameter_order=True),
                 [{**values, "story_id": sid} for (values, _), sid in zip(batch, story_ids, strict=True)],
             ).all()
+            conn.execute(
+                article_feeds.insert(),
+                [
+                    {"feed_id": values["feed_id"], "guid": values["guid"], "article_id": aid, "first_seen_at": now}
+                    for aid, (values, _) in zip(article_ids, batch, strict=True)
+                ],
+            )
             index_articles(
                 conn,
                 [
@@ -149,6 +170,19 @@ class ArticleQueries:
     def max_article_id(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.scalar(sa.select(sa.func.max(articles.c.id))) or 0)
+
+    def feeds_carrying(self, article_ids: Sequence[int]) -> dict[int, set[int]]:
+        """Every feed that lists each of these articles (the one that fetched it first and the others)."""
+        out: dict[int, set[int]] = {aid: set() for aid in article_ids}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(article_ids))):
+                for aid, fid in conn.execute(
+                    sa.select(article_feeds.c.article_id, article_feeds.c.feed_id).where(
+                        article_feeds.c.article_id.in_(chunk)
+                    )
+                ):
+                    out[int(aid)].add(int(fid))
+        return out
 
     def story_articles(self, story_ids: Sequence[int]) -> dict[int, list[StoredArticle]]:
         """Each story's articles, oldest first, with their feed's display name as source."""

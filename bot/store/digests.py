@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.store.rows import DigestRow, ToldStory, new_id
 from bot.store.schema import (
+    article_feeds,
     articles,
     digest_items,
     digests,
@@ -26,10 +27,16 @@ class DigestQueries:
     engine: Engine
 
     def undigested_stories(
-        self, subscription_id: int, feed_id: int | None = None, since: datetime | None = None
+        self,
+        subscription_id: int,
+        feed_id: int | None = None,
+        since: datetime | None = None,
+        *,
+        feed_ids: Sequence[int] | None = None,
     ) -> list[tuple[int, int, datetime]]:
-        """(story id, sources, latest time) of stories from the subscription's feeds (or one of them)
-        that none of its digests has carried yet."""
+        """(story id, sources, latest time) of stories carried by the subscription's feeds (or by
+        `feed_id`, or by any of `feed_ids`) that none of its digests has carried yet. A story counts
+        for every feed that lists one of its articles, whichever feed fetched it first."""
         latest = sa.func.max(sa.func.coalesce(articles.c.published_at, articles.c.first_seen_at))
         already = (
             sa.select(digest_items.c.story_id)
@@ -37,14 +44,17 @@ class DigestQueries:
             .where(digests.c.subscription_id == subscription_id)
         )
         link = sa.and_(
-            subscription_feeds.c.feed_id == articles.c.feed_id,
+            subscription_feeds.c.feed_id == article_feeds.c.feed_id,
             subscription_feeds.c.subscription_id == subscription_id,
         )
         if feed_id is not None:
-            link = sa.and_(link, articles.c.feed_id == feed_id)
+            link = sa.and_(link, article_feeds.c.feed_id == feed_id)
+        if feed_ids is not None:
+            link = sa.and_(link, article_feeds.c.feed_id.in_(list(feed_ids)))
         query = (
             sa.select(stories.c.id, stories.c.sources, latest.label("latest"))
             .join(articles, articles.c.story_id == stories.c.id)
+            .join(article_feeds, article_feeds.c.article_id == articles.c.id)
             .join(subscription_feeds, link)
             .where(stories.c.id.not_in(already), *([stories.c.updated_at >= since] if since else []))
             .group_by(stories.c.id, stories.c.sources)

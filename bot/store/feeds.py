@@ -14,10 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.ingest.urls import feed_key
 from bot.models import ChannelRef
 from bot.store.notices import queue_notices
 from bot.store.rows import FeedRow, feed_row
 from bot.store.schema import (
+    article_feeds,
     articles,
     feeds,
     subscription_feeds,
@@ -47,13 +49,21 @@ class FeedQueries:
     removals: int
 
     def add_feed(self, url: str, now: datetime, *, name: str | None = None, from_config: bool = False) -> int:
-        """The feed's id, inserting it first if it is new (an existing row keeps its state)."""
+        """The feed's id, inserting it first if it is new (an existing row keeps its state).
+
+        An address with the same `feed_key` as a stored feed (a tracking parameter, another case of
+        the host, a trailing slash) is that feed, not a new one.
+        """
+        key = feed_key(url)
         with self.engine.begin() as conn:
             row = conn.execute(
-                sa.select(feeds.c.id, feeds.c.name, feeds.c.from_config).where(feeds.c.url == url)
+                sa.select(feeds.c.id, feeds.c.name, feeds.c.from_config)
+                .where(sa.or_(feeds.c.url == url, feeds.c.url_key == key))
+                .order_by(feeds.c.url != url, feeds.c.id)
+                .limit(1)
             ).first()
             if row is None:
-                values = {"url": url, "name": name, "added_at": now, "from_config": from_config}
+                values = {"url": url, "url_key": key, "name": name, "added_at": now, "from_config": from_config}
                 insert_missing(conn, feeds, [values], ["url"])  # a process starting alongside may add it first
                 row = conn.execute(
                     sa.select(feeds.c.id, feeds.c.name, feeds.c.from_config).where(feeds.c.url == url)
@@ -73,16 +83,23 @@ class FeedQueries:
     def find_feed(self, url_or_id: str) -> FeedRow | None:
         query = sa.select(feeds)
         query = (
-            query.where(feeds.c.id == int(url_or_id)) if url_or_id.isdigit() else query.where(feeds.c.url == url_or_id)
+            query.where(feeds.c.id == int(url_or_id))
+            if url_or_id.isdigit()
+            else query.where(sa.or_(feeds.c.url == url_or_id, feeds.c.url_key == feed_key(url_or_id)))
+            .order_by(feeds.c.url != url_or_id, feeds.c.id)
+            .limit(1)
         )
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return feed_row(row) if row else None
 
     def remove_feed(self, feed_id: int) -> None:
-        """Deletes the feed, its subscriptions and its articles (stories stay for past digests)."""
+        """Deletes the feed, its subscriptions and the articles no other feed carries (stories stay
+        for past digests). An article another feed carries too passes to that feed, under its GUID there."""
         with self.engine.begin() as conn:
             conn.execute(subscription_feeds.delete().where(subscription_feeds.c.feed_id == feed_id))
+            _hand_over_shared(conn, feed_id)
+            conn.execute(article_feeds.delete().where(article_feeds.c.feed_id == feed_id))
             if conn.dialect.name == "sqlite":  # FTS5 tables take no foreign keys
                 conn.execute(
                     sa.text("DELETE FROM articles_fts WHERE rowid IN (SELECT id FROM articles WHERE feed_id = :f)"),
@@ -147,3 +164,20 @@ class FeedQueries:
             if notices:
                 assert now is not None, "queued notices need the time they were queued"
                 queue_notices(conn, notices, now)
+
+
+def _hand_over_shared(conn: sa.Connection, feed_id: int) -> None:
+    """Give each article of `feed_id` that another feed also carries to that feed (the lowest id),
+    with the GUID that feed knows it by, so removing one feed loses no other feed's news."""
+    other = article_feeds.alias("other")
+    rows = conn.execute(
+        sa.select(articles.c.id, other.c.feed_id, other.c.guid)
+        .join(other, sa.and_(other.c.article_id == articles.c.id, other.c.feed_id != feed_id))
+        .where(articles.c.feed_id == feed_id)
+        .order_by(articles.c.id, other.c.feed_id, other.c.guid)
+    ).all()
+    heirs: dict[int, tuple[int, str]] = {}
+    for r in rows:
+        heirs.setdefault(r.id, (r.feed_id, r.guid))
+    for article_id, (heir, guid) in heirs.items():
+        conn.execute(articles.update().where(articles.c.id == article_id).values(feed_id=heir, guid=guid))

@@ -57,7 +57,10 @@ feeds = sa.Table(
     sa.Column("interval_seconds", sa.Integer),  # learnt from the feed's posting rate; NULL until parsed
     sa.Column("paused_at", UTCDateTime),
     sa.Column("pause_notified", sa.Boolean, nullable=False, server_default=sa.false()),  # channels told it is paused
+    # bot.ingest.urls.feed_key(url): tracking parameters, host case and a trailing slash make no new feed
+    sa.Column("url_key", sa.Text),
     sa.Index("ix_feeds_next_check_at", "next_check_at"),
+    sa.Index("ix_feeds_url_key", "url_key"),
 )
 
 stories = sa.Table(
@@ -95,6 +98,19 @@ articles = sa.Table(
     sa.Index("ix_articles_content_hash", "content_hash"),
     sa.Index("ix_articles_story_id", "story_id"),
     sa.Index("ix_articles_first_seen_at", "first_seen_at"),
+)
+
+# Every feed that carries an article, under the GUID that feed gives it: an article is stored once
+# (owned by articles.feed_id, the feed that fetched it first) but belongs to all the feeds that list
+# it, so each of their channels gets it. Per-feed GUID dedupe looks here.
+article_feeds = sa.Table(
+    "article_feeds",
+    metadata,
+    sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("guid", sa.Text, primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),  # when this feed first listed it
+    sa.Index("ix_article_feeds_article_id", "article_id"),
 )
 
 subscriptions = sa.Table(

@@ -53,7 +53,12 @@ class SearchQueries:
         params: dict[str, object] = {"limit": CANDIDATES}
         scope = ""
         if feed_ids is not None:
-            scope = " AND a.feed_id IN (" + ", ".join(f":f{i}" for i in range(len(feed_ids))) + ")"
+            # an article counts for every feed that carries it, not only the one that fetched it first
+            scope = (
+                " AND a.id IN (SELECT article_id FROM article_feeds WHERE feed_id IN ("
+                + ", ".join(f":f{i}" for i in range(len(feed_ids)))
+                + "))"
+            )
             params.update({f"f{i}": fid for i, fid in enumerate(feed_ids)})
         when = "COALESCE(a.published_at, a.first_seen_at)"
         if self.engine.dialect.name == "sqlite":
