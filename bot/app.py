@@ -95,10 +95,12 @@ class App:
                 weekdays=sc.weekdays,
                 max_stories=sc.max_stories,
                 from_config=True,
-                config_digest=digest,
             )
             feed_ids = [ids[url] if url in ids else self.store.add_feed(url, now) for url in sc.feeds]
             self.store.subscribe(sub_id, feed_ids, now)
+            # marked applied only once its feeds are linked: a process starting alongside that sees the
+            # mark must find the links too (it applies the entry again meanwhile, which changes nothing)
+            self.store.upsert_subscription(sc.channel, now, config_digest=digest)
 
     # --- the Service the command router uses ----------------------------------------------
 
