@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_FEEDS = ROOT / "examples" / "feeds"
 SHARED = ROOT.parent / "shared"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# the fake platforms' fixtures (slack, dfake)
+pytest_plugins = ["tests.platforms"]
 
 
 class FixedClock:

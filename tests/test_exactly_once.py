@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 
 from adapters.slack import SlackAdapter, SlackSecrets
@@ -40,23 +39,6 @@ from tests.slack_fake import FakeSlack
 @pytest.fixture(autouse=True)
 def _look_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(delivery, "LOOK_DELAY_SECONDS", 0.01)
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    server = await FakeSlack().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def dfake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    # no nonce window: Discord's own dedupe cannot hide a resend, so only the look can prevent one
-    server = await FakeDiscord(nonce_window=0.0, time_ids=True).start()
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setenv("DISCORD_TOKEN", "fake-bot-token")
-    yield server
-    await server.close()
 
 
 def slack_settings(db_url: str, tmp_path: Path, fake: FakeSlack) -> Settings:

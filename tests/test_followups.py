@@ -13,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 
 from adapters.console import ConsoleAdapter
@@ -54,23 +52,6 @@ def _look_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def morning() -> FixedClock:
     return FixedClock(MORNING)
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    server = await FakeSlack().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def dfake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    # no nonce window: Discord's own dedupe cannot hide a resend, so only the look can prevent one
-    server = await FakeDiscord(nonce_window=0.0, time_ids=True).start()
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setenv("DISCORD_TOKEN", "fake-bot-token")
-    yield server
-    await server.close()
 
 
 def config(db_url: str, root: Path, platform: dict[str, Any], channel: str, **digest: Any) -> Settings:

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import discord
 import pytest
 
 from tests.crash_sweep import Newsbot, config_text, now_utc, write_feed
@@ -28,21 +26,6 @@ POSTS = {"parent": 1, "first": 2, "middle": 6, "last": 11}
 PHASES = ["received", "stored", "answered"]
 MOMENTS = [(post, phase) for post in POSTS for phase in PHASES]
 RERUN_SECONDS: list[float] = []  # printed by conftest.pytest_terminal_summary: a figure, never asserted
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    server = await FakeSlack().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-async def discord_fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord(nonce_window=0.0, time_ids=True).start()
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    yield server
-    await server.close()
 
 
 def _setup(tmp_path: Path, platform: str, channel: str, api: str) -> Newsbot:
@@ -90,8 +73,8 @@ async def test_slack_kill_sweep(tmp_path: Path, slack: FakeSlack, post: str, pha
 
 
 @pytest.mark.parametrize(("post", "phase"), MOMENTS)
-async def test_discord_kill_sweep(tmp_path: Path, discord_fake: FakeDiscord, post: str, phase: str) -> None:
-    bot = _setup(tmp_path, "discord", str(TEXT_ID), discord_fake.base_url)
+async def test_discord_kill_sweep(tmp_path: Path, dfake: FakeDiscord, post: str, phase: str) -> None:
+    bot = _setup(tmp_path, "discord", str(TEXT_ID), dfake.base_url)
     seen = 0
 
     def on_post(call: DiscordCall, at: str) -> bool:
@@ -103,14 +86,14 @@ async def test_discord_kill_sweep(tmp_path: Path, discord_fake: FakeDiscord, pos
             return phase != "answered"
         return False
 
-    discord_fake.on_post = on_post
+    dfake.on_post = on_post
     await _crash_then_rerun(bot, phase)
 
-    parents = discord_fake.messages_in(TEXT_ID)
+    parents = dfake.messages_in(TEXT_ID)
     assert len(parents) == 1, [m["content"][:40] for m in parents]  # never a second parent
     thread = int(parents[0]["id"])
-    assert thread in discord_fake.channels  # its public thread
-    stories = discord_fake.messages_in(thread)
+    assert thread in dfake.channels  # its public thread
+    stories = dfake.messages_in(thread)
     numbers = Counter(int(m.group(1)) for s in stories if (m := re.match(r"\*\*(\d+)\. ", s["content"])))
     assert numbers == Counter(range(1, 11)), numbers
     assert len(stories) == 10

@@ -11,20 +11,10 @@ import signal
 import socket
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from tests.crash_sweep import Newsbot, config_text, now_utc, write_feed
 from tests.slack_fake import FakeSlack
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    server = await FakeSlack().start()
-    yield server
-    await server.close()
 
 
 def _setup(tmp_path: Path, slack: FakeSlack) -> Newsbot:
