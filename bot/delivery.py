@@ -203,8 +203,8 @@ async def deliver(
             post = partial(adapter.post_story, digest.channel, digest, parent, view, position)
             msg = await poster.send(position, post, f"story {position}")
         except PostError as exc:
-            if exc.retryable:
-                raise
+            if exc.retryable or position in poster.lost:
+                raise _still_in_doubt(exc, position, poster) from None
             log.error("story %s of digest %s refused for good, skipped: %s", story_id, row.id, exc)
             store.record_posted(row.id, position, f"skipped: {exc}"[:500], None, clock.now())
             continue
@@ -213,6 +213,14 @@ async def deliver(
     await _deliver_updates(poster, digest)
     store.finish_digest(row.id, owner, clock.now())
     return posted
+
+
+def _still_in_doubt(exc: PostError, position: int, poster: _Poster) -> PostError:
+    """A refusal after a lost answer of the same message is no proof it was never posted: never skip it
+    (a skip record would clear the doubt); it stays pending and is looked for first next time."""
+    if position not in poster.lost or exc.unknown:
+        return exc
+    return PostError(f"{exc}; an earlier try's answer was lost, so it is looked for before anything else", unknown=True)
 
 
 async def _deliver_updates(poster: _Poster, digest: Digest) -> None:
@@ -225,8 +233,8 @@ async def _deliver_updates(poster: _Poster, digest: Digest) -> None:
             post = partial(adapter.post_update, digest.channel, digest, update)
             msg = await poster.send(update.position, post, f"the update of story {update.story_id}")
         except PostError as exc:
-            if exc.retryable:
-                raise
+            if exc.retryable or update.position in poster.lost:
+                raise _still_in_doubt(exc, update.position, poster) from None
             # e.g. the earlier thread was deleted: the Developing line in the parent still tells it
             log.error("update of story %s in digest %s refused for good, skipped: %s", update.story_id, row.id, exc)
             store.record_posted(row.id, update.position, f"skipped: {exc}"[:500], None, poster.clock.now())

@@ -92,9 +92,7 @@ def plan_digest(
     cap = sub.max_stories or settings.max_stories
     wanted = settings.updates if sub.updates is None else sub.updates
     updates = plan_followups(store, sub, settings, now) if wanted else []
-    return store.create_digest(
-        sub.id, scheduled_for, settings.title, ranked[:cap], now, kind=kind, updates=updates
-    )
+    return store.create_digest(sub.id, scheduled_for, settings.title, ranked[:cap], now, kind=kind, updates=updates)
 
 
 def plan_followups(

@@ -12,6 +12,9 @@ from typing import TextIO
 
 # libraries whose info lines are about their own workings, not about the news
 LIBRARY_LOGGERS = ("alembic", "apscheduler", "slack_bolt", "slack_sdk", "discord", "aiohttp", "asyncio", "sqlalchemy")
+# at debug these write secrets: SQLAlchemy every statement's parameters (the Slack install store's
+# bot tokens), slack_sdk whole request and response bodies (oauth.v2.access holds a token)
+SECRET_BEARING = ("sqlalchemy", "slack_sdk")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -22,3 +25,5 @@ def setup_logging(level: str, stream: TextIO) -> None:
     library_level = numeric if numeric == logging.DEBUG else max(logging.WARNING, numeric)
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(library_level)
+    for name in SECRET_BEARING:  # never below warning, even when debugging: secrets must not reach a log
+        logging.getLogger(name).setLevel(max(logging.WARNING, library_level))

@@ -17,7 +17,7 @@ from typing import Any
 from bot.ports import ChatAdapter
 
 # the digest posts; notices are one message each and are left to finish their short queue
-_GATED = ("post_parent", "post_story")
+_GATED = ("post_parent", "post_story", "post_update")
 
 
 class Stopping(BaseException):

@@ -266,6 +266,43 @@ async def test_discord_a_developing_story_gets_one_reply_in_its_thread_and_a_jum
     assert sent[0].body["nonce"].endswith(".1")  # the new digest's key and the update's position
 
 
+async def test_discord_an_update_into_a_deleted_thread_is_skipped_and_never_blocks_the_channel(
+    db_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
+) -> None:
+    app = App.open(discord_config(db_url, tmp_path, dfake), clock=morning)
+    try:
+        await told_in_the_morning(app, tmp_path, morning)
+        thread_id = int(dfake.messages_in(TEXT_ID)[0]["id"])
+        del dfake.channels[thread_id]  # someone deleted the morning digest's thread
+        [outcome] = await poll_and_digest(app)
+        # posted: the update was skipped for good, the Developing line still tells it, nothing waits behind it
+        assert outcome.status == "posted", outcome.message
+        assert await poll_and_digest(app) and not app.store.pending_digests(outcome_sub(app))
+    finally:
+        await app.close()
+    second_parent = dfake.messages_in(TEXT_ID)[-1]
+    assert "**Developing**" in second_parent["content"]
+
+
+def outcome_sub(app: App) -> int:
+    [sub] = app.store.subscriptions()
+    return sub.id
+
+
+async def test_slack_an_update_into_a_deleted_thread_is_skipped(
+    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
+) -> None:
+    app = slack_app(slack_config(db_url, tmp_path, slack), morning)
+    try:
+        await told_in_the_morning(app, tmp_path, morning)
+        slack.fail_post = {len(slack.calls_to("chat.postMessage")) + 2: "thread_not_found"}  # parent, then the update
+        [outcome] = await poll_and_digest(app)
+        assert outcome.status == "posted", outcome.message
+        assert not app.store.pending_digests(outcome_sub(app))
+    finally:
+        await app.close()
+
+
 async def test_discord_a_lost_answer_to_the_update_is_found_not_resent(
     db_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
 ) -> None:

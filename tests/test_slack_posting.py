@@ -248,6 +248,11 @@ def test_from_settings_reads_only_the_secrets_the_mode_needs(
     with pytest.raises(ConfigError, match=r"^slack\.signing_secret_env"):
         SlackAdapter.from_settings(http)
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "shh")
+    # empty, as an environment file's blank lines leave them: slack-bolt still switches to OAuth
+    monkeypatch.setenv("SLACK_CLIENT_ID", "")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "")
+    with pytest.raises(ConfigError, match=r"^slack\.oauth: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set"):
+        SlackAdapter.from_settings(http)
     monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")
     monkeypatch.setenv("SLACK_CLIENT_SECRET", "c")
     with pytest.raises(ConfigError, match=r"^slack\.oauth: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set"):

@@ -265,13 +265,24 @@ class DiscordAdapter:
         async with self._errors(
             channel, "post a follow-up in the story's thread in", "Send Messages in Threads", sends=True
         ):
-            message = await thread.send(
-                content=render.update_text(update),
-                allowed_mentions=NONE,
-                nonce=_nonce(digest, update.position),
-                reference=reference,
-                mention_author=False,
-            )
+            try:
+                message = await thread.send(
+                    content=render.update_text(update),
+                    allowed_mentions=NONE,
+                    nonce=_nonce(digest, update.position),
+                    reference=reference,
+                    mention_author=False,
+                )
+            except discord.HTTPException as exc:
+                gone = isinstance(exc, discord.NotFound) or exc.code == ARCHIVED_THREAD or exc.status == 403
+                if not gone:
+                    raise
+                # the earlier thread was deleted, locked or closed to newsbot: a follow-up can never go
+                # there (the Developing line of the new digest still tells it); never block the channel
+                raise PostError(
+                    f"discord: the story's earlier thread {thread_id} takes no follow-up: {_describe(exc)}",
+                    retryable=False,
+                ) from None
         return PostedMessage(ref=str(message.id), thread_ref=thread_id)
 
     async def _find_updates(

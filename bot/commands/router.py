@@ -21,6 +21,7 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.resolve import feed_address, feed_failure, find_feed, items_line
 from bot.models import CommandRequest, PollReport, Reply, SearchResult
 from bot.ports import Clock
+from bot.shutdown import Stopping
 from bot.store.store import FeedRow, Store, SubscriptionRow
 
 log = logging.getLogger(__name__)
@@ -232,7 +233,11 @@ class Router:
             return Reply(("This channel follows no feeds yet.", f"Usage: {USAGE['subscribe']}"))
         # only feeds that are due: anyone may ask for a digest, nobody may hammer the publishers
         await self.service.poll(self.store.subscribed_feed_ids(sub.id), due_only=True)
-        outcomes = await self.service.digest_for(sub, "manual")
+        try:
+            outcomes = await self.service.digest_for(sub, "manual")
+        except Stopping:
+            # newsbot is shutting down (SIGTERM): the caller still gets an answer
+            return Reply(("newsbot is stopping; this digest stays pending and is posted after the restart.",), ok=False)
         lines = []
         for o in outcomes:
             if o.status in ("posted", "resumed"):
