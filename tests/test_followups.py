@@ -27,6 +27,7 @@ from adapters.slack import render as slack_render
 from bot import delivery
 from bot.app import App
 from bot.config import Settings, settings_from_dict
+from bot.digest import plan_digest
 from bot.followups import detect
 from bot.models import ChannelRef, CommandRequest, Digest, DigestUpdate, PostedMessage
 from bot.store.rows import StoredArticle
@@ -264,6 +265,28 @@ async def test_discord_a_developing_story_gets_one_reply_in_its_thread_and_a_jum
     assert f"https://discord.com/channels/{GUILD_ID}/{thread_id}/{story['id']}" in second_parent["content"]
     sent = [c for c in dfake.find("POST", rf"/channels/{thread_id}/messages") if "Update" in str(c.body)]
     assert sent[0].body["nonce"].endswith(".1")  # the new digest's key and the update's position
+
+
+async def test_two_digests_planned_at_the_same_moment_carry_one_follow_up(
+    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
+) -> None:
+    app = slack_app(slack_config(db_url, tmp_path, slack), morning)
+    try:
+        await told_in_the_morning(app, tmp_path, morning)
+        await app.poll()
+        [sub] = app.store.subscriptions()
+        first = plan_digest(app.store, sub, app.settings.digest, morning.now(), morning.now(), kind="manual")
+        assert first is not None
+        planned = app.store.digest(first)
+        assert planned is not None and len(planned.updates) == 1
+        # a second planner (another process) worked out the same follow-up before the first committed
+        same = [(sid, detail) for _, sid, detail in planned.updates]
+        later = morning.now() + timedelta(seconds=1)
+        second = app.store.create_digest(sub.id, later, "News", [], later, updates=same)
+        row = app.store.digest(second) if second is not None else None
+        assert row is not None and row.updates == () and row.status == "empty"  # told by the first only
+    finally:
+        await app.close()
 
 
 async def test_discord_an_update_into_a_deleted_thread_is_skipped_and_never_blocks_the_channel(

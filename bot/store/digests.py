@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -245,6 +245,8 @@ class DigestQueries:
                         )
                     )
                     story_ids = [sid for sid in story_ids if sid not in carried]
+                if updates:
+                    updates = _not_told_since(conn, subscription_id, updates)
                 digest_id = new_id(
                     conn.execute(
                         digests.insert().values(
@@ -418,3 +420,33 @@ class DigestQueries:
             for sid, r in sorted(told.items())
             if sid not in pending and sid in updated and updated[sid] > last[sid]
         ]
+
+
+def _not_told_since(
+    conn: sa.Connection, subscription_id: int, updates: Sequence[tuple[int, dict[str, Any]]]
+) -> list[tuple[int, dict[str, Any]]]:
+    """The follow-ups whose story no digest of this channel carried since it was last told: another
+    digest planned at the same moment (a manual one beside the scheduled one) may have taken it first."""
+    last = dict(
+        conn.execute(
+            sa.select(digest_items.c.story_id, sa.func.max(digests.c.created_at))
+            .join(digests, digests.c.id == digest_items.c.digest_id)
+            .where(
+                digests.c.subscription_id == subscription_id,
+                digests.c.kind != "backlog",
+                digests.c.status.in_(["posted", "pending"]),  # as told_stories counts "last told"
+                digest_items.c.story_id.in_([sid for sid, _ in updates]),
+            )
+            .group_by(digest_items.c.story_id)
+        ).all()
+    )
+    kept = []
+    for sid, detail in updates:
+        told = detail.get("told_at")
+        told_at = datetime.fromisoformat(told) if isinstance(told, str) else None
+        latest = last.get(sid)
+        if latest is not None and latest.tzinfo is None:
+            latest = latest.replace(tzinfo=UTC)
+        if told_at is None or latest is None or latest <= told_at:
+            kept.append((sid, detail))
+    return kept
