@@ -260,7 +260,9 @@ class DiscordAdapter:
             )
         thread = self.client.get_partial_messageable(int(thread_id), type=discord.ChannelType.public_thread)
         reference = discord.MessageReference(
-            message_id=int(update.reply_to.ref), channel_id=int(thread_id), fail_if_not_exists=False
+            # a reply to a deleted story message is refused, not sent unreferenced: an unreferenced one
+            # could not be told apart from others after a crash (find_posted matches the reference)
+            message_id=int(update.reply_to.ref), channel_id=int(thread_id), fail_if_not_exists=True
         )
         async with self._errors(
             channel, "post a follow-up in the story's thread in", "Send Messages in Threads", sends=True
