@@ -107,7 +107,8 @@ class _Poster:
         self.known[position] = msg
 
     async def look(self) -> FoundPosts:
-        """What the platform shows of this digest; a PostError says it could not be read."""
+        """What the platform shows of this digest; a PostError says it could not be read. Adapters pass
+        over messages another digest recorded (`taken`), so a parent found is this digest's own."""
         try:
             found = await self.adapter.find_posted(
                 self.digest.channel, self.digest, self.known.get(0), taken=self.store.message_recorded
@@ -118,10 +119,7 @@ class _Poster:
                 "again until it can be checked",
                 unknown=True,
             ) from None
-        parent = found.parent
-        if parent is not None and 0 not in self.known and self.store.message_recorded(parent.ref):
-            parent = None  # another digest's parent that merely looks like ours (an adapter that ignored `taken`)
-        return FoundPosts(parent, found.stories)
+        return found
 
     async def reconcile(self) -> None:
         """Record whatever the platform already shows that the last run did not record."""

@@ -63,14 +63,21 @@ def discord_settings(db_url: str, tmp_path: Path, fake: FakeDiscord) -> Settings
     return settings_from_dict(raw, tmp_path / "config.toml")
 
 
-async def slack_digest(settings: Settings, clock: FixedClock, poll: bool = True) -> list[DigestOutcome]:
-    app = App.open(settings, clock=clock, adapters={"slack": slack_adapter(settings)})
+async def digest_once(
+    settings: Settings, clock: FixedClock, adapters: dict[str, Any] | None = None, poll: bool = True
+) -> list[DigestOutcome]:
+    """One `newsbot digest --once`: a fresh App (so a restart), poll, post every channel, close."""
+    app = App.open(settings, clock=clock, adapters=adapters)
     try:
         if poll:
             await app.poll()
         return await app.digest_all()
     finally:
         await app.close()
+
+
+async def slack_digest(settings: Settings, clock: FixedClock, poll: bool = True) -> list[DigestOutcome]:
+    return await digest_once(settings, clock, {"slack": slack_adapter(settings)}, poll)
 
 
 def story_numbers(fake: FakeSlack) -> Counter[int]:
@@ -194,12 +201,7 @@ async def test_discord_without_read_message_history_a_lost_answer_waits_instead_
 
     dfake.on_post = hide_threads
     dfake.lose("POST", r"/channels/\d+/messages", skip=3)  # story 3 is stored, its answer lost
-    app = App.open(settings, clock=clock)
-    try:
-        await app.poll()
-        [outcome, *_] = await app.digest_all()
-    finally:
-        await app.close()
+    [outcome, *_] = await digest_once(settings, clock)
     assert outcome.status == "failed" and "Read Message History" in outcome.message
     [parent] = dfake.messages_in(TEXT_ID)
     thread = int(parent["id"])
@@ -208,11 +210,7 @@ async def test_discord_without_read_message_history_a_lost_answer_waits_instead_
     dfake.no_history.clear()  # the permission is granted
     dfake.on_post = None
     clock.advance(minutes=3)
-    app = App.open(settings, clock=clock)
-    try:
-        [resumed, *_] = await app.digest_all()
-    finally:
-        await app.close()
+    [resumed, *_] = await digest_once(settings, clock, poll=False)
     assert resumed.status == "resumed" and resumed.stories == 5
     assert len(dfake.messages_in(thread)) == 8
 
@@ -221,12 +219,7 @@ async def test_discord_a_stored_story_whose_answer_was_lost_is_found_in_the_thre
     db_url: str, tmp_path: Path, dfake: FakeDiscord, clock: FixedClock
 ) -> None:
     dfake.lose("POST", r"/channels/\d+/messages", skip=3)  # parent, stories 1 and 2 answered; 3 lost
-    app = App.open(discord_settings(db_url, tmp_path, dfake), clock=clock)
-    try:
-        await app.poll()
-        outcomes = await app.digest_all()
-    finally:
-        await app.close()
+    outcomes = await digest_once(discord_settings(db_url, tmp_path, dfake), clock)
     assert [(o.status, o.stories) for o in outcomes] == [("posted", 8), ("empty", 0)] or [
         (o.status, o.stories) for o in outcomes
     ] == [("posted", 8)]
@@ -240,12 +233,7 @@ async def test_discord_a_lost_parent_is_found_by_its_heading_and_its_thread_made
     db_url: str, tmp_path: Path, dfake: FakeDiscord, clock: FixedClock
 ) -> None:
     dfake.lose("POST", rf"/channels/{TEXT_ID}/messages")
-    app = App.open(discord_settings(db_url, tmp_path, dfake), clock=clock)
-    try:
-        await app.poll()
-        outcomes = await app.digest_all()
-    finally:
-        await app.close()
+    outcomes = await digest_once(discord_settings(db_url, tmp_path, dfake), clock)
     assert outcomes[0].status == "posted" and outcomes[0].stories == 8
     [parent] = dfake.messages_in(TEXT_ID)  # never a second parent
     assert len(dfake.messages_in(int(parent["id"]))) == 8
@@ -262,12 +250,7 @@ async def test_discord_a_lost_forum_post_is_found_among_active_threads(
         discord={"enabled": True, "api_base_url": dfake.base_url, "style": "markdown"},
         subscriptions=[{"channel": f"discord:{FORUM_ID}", "feeds": "all"}],
     )
-    app = App.open(settings_from_dict(raw, tmp_path / "config.toml"), clock=clock)
-    try:
-        await app.poll()
-        outcomes = await app.digest_all()
-    finally:
-        await app.close()
+    outcomes = await digest_once(settings_from_dict(raw, tmp_path / "config.toml"), clock)
     assert outcomes[0].status == "posted" and outcomes[0].stories == 8
     [post] = [c for c in dfake.channels.values() if c.get("parent_id") == str(FORUM_ID)]  # one forum post
     stories = dfake.messages_in(int(post["id"]))

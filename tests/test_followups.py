@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -168,36 +169,47 @@ async def test_slack_a_lost_answer_to_the_update_is_found_in_the_story_thread_no
     assert "posted after all" in caplog.text
 
 
-async def test_slack_a_crash_mid_follow_up_resumes_without_repeats(
-    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
-) -> None:
-    settings = slack_config(db_url, tmp_path, slack)
-    app = slack_app(settings, morning)
+async def die_mid_follow_up(app: App, root: Path, clock: FixedClock, arm: Callable[[Callable[[], None]], None]) -> None:
+    """The morning's story is told; then the process dies (its digest task cancelled) where the fake's hook,
+    installed by `arm(die)`, calls `die()`: after the platform stored the update, before it heard back."""
     task: asyncio.Task[Any] | None = None
 
-    def crash(n: int, phase: str) -> bool:
-        if n == 4 and phase == "stored" and task is not None:
-            task.cancel()  # the process dies with the update stored on Slack, before it hears back
-            return True
-        return False
+    def die() -> None:
+        assert task is not None
+        task.cancel()
 
     try:
-        await told_in_the_morning(app, tmp_path, morning)
+        await told_in_the_morning(app, root, clock)
         await app.poll()
-        slack.on_post = crash
+        arm(die)
         task = asyncio.create_task(app.digest_all())
         with pytest.raises(asyncio.CancelledError):
             await task
     finally:
         await app.close()
+
+
+async def restart_and_digest(app: App) -> list[delivery.DigestOutcome]:
+    try:
+        return await app.digest_all()
+    finally:
+        await app.close()
+
+
+async def test_slack_a_crash_mid_follow_up_resumes_without_repeats(
+    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
+) -> None:
+    settings = slack_config(db_url, tmp_path, slack)
+
+    def arm(die: Callable[[], None]) -> None:
+        slack.on_post = lambda n, phase: n == 4 and phase == "stored" and (die() or True)
+
+    await die_mid_follow_up(slack_app(settings, morning), tmp_path, morning, arm)
     slack.on_post = None
     assert len(slack_updates(slack)) == 1
     morning.advance(minutes=5)
     again = slack_app(settings, morning)
-    try:
-        outcomes = await again.digest_all()
-    finally:
-        await again.close()
+    outcomes = await restart_and_digest(again)
     assert "resumed" in [o.status for o in outcomes]
     assert len(slack_updates(slack)) == 1  # found in the thread and recorded, not posted again
     assert len([m for m in slack.posted if m.thread_ts is None]) == 2  # nor the parent
@@ -349,33 +361,17 @@ async def test_discord_a_crash_mid_follow_up_resumes_without_repeats(
     db_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
 ) -> None:
     settings = discord_config(db_url, tmp_path, dfake)
-    app = App.open(settings, clock=morning)
-    task: asyncio.Task[Any] | None = None
 
-    def crash(call: Any, phase: str) -> bool:
-        if phase == "stored" and "Update" in str(call.body) and task is not None:
-            task.cancel()  # the process dies with the update stored on Discord, before it hears back
-            return True
-        return False
+    def arm(die: Callable[[], None]) -> None:
+        dfake.on_post = lambda call, phase: phase == "stored" and "Update" in str(call.body) and (die() or True)
 
-    try:
-        await told_in_the_morning(app, tmp_path, morning)
-        await app.poll()
-        dfake.on_post = crash
-        task = asyncio.create_task(app.digest_all())
-        with pytest.raises(asyncio.CancelledError):
-            await task
-    finally:
-        await app.close()
+    await die_mid_follow_up(App.open(settings, clock=morning), tmp_path, morning, arm)
     dfake.on_post = None
     thread_id = int(dfake.messages_in(TEXT_ID)[0]["id"])
     assert len(discord_updates(dfake, thread_id)) == 1
     morning.advance(minutes=5)
     again = App.open(settings, clock=morning)
-    try:
-        outcomes = await again.digest_all()
-    finally:
-        await again.close()
+    outcomes = await restart_and_digest(again)
     assert "resumed" in [o.status for o in outcomes]
     assert len(discord_updates(dfake, thread_id)) == 1  # found in the story's thread, not posted again
     assert len(dfake.messages_in(TEXT_ID)) == 2  # one parent per digest

@@ -342,13 +342,11 @@ class DigestQueries:
             return False
         return True
 
-    def message_recorded(self, ref: str, thread_ref: str | None = None) -> bool:
+    def message_recorded(self, ref: str) -> bool:
         """Whether any digest recorded this platform message (to tell our own earlier posts apart)."""
-        cond = [posted_messages.c.ref == ref]
-        if thread_ref is not None:
-            cond.append(posted_messages.c.thread_ref == thread_ref)
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(posted_messages.c.digest_id).where(*cond).limit(1)).first() is not None
+            query = sa.select(posted_messages.c.digest_id).where(posted_messages.c.ref == ref).limit(1)
+            return conn.execute(query).first() is not None
 
     def finish_digest(self, digest_id: int, owner: str, now: datetime) -> None:
         with self.engine.begin() as conn:
