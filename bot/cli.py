@@ -172,7 +172,7 @@ ALL_FAILED = "every feed failed to fetch (see above)"
 
 
 async def _poll(app: App, args: argparse.Namespace) -> int:
-    if not app.store.feeds():
+    if not await app.storage.run(lambda s: s.feeds()):
         print(NO_FEEDS, file=sys.stderr)
         return 0
     r = await app.poll(due_only=not args.all)
@@ -214,7 +214,7 @@ async def _digest(app: App, args: argparse.Namespace) -> int:
 
 async def _digest_once(app: App, args: argparse.Namespace, start_poll: Callable[[], asyncio.Future[PollReport]]) -> int:
     all_failed = False
-    if not args.no_poll and not app.store.feeds():
+    if not args.no_poll and not await app.storage.run(lambda s: s.feeds()):
         print(NO_FEEDS, file=sys.stderr)
     elif not args.no_poll:
         r = await start_poll()
@@ -283,14 +283,14 @@ async def _feeds_add(app: App, args: argparse.Namespace) -> int:
         except FeedError as exc:
             raise UserInputError(feed_failure(exc)) from None
         print(f'checked: "{parsed.title or url}" with {len(parsed.items)} items')
-    existing = app.store.find_feed(url)
+    existing = await app.storage.run(lambda s: s.find_feed(url))
     if existing is not None and args.name and existing.from_config and args.name != existing.name:
         raise UserInputError(
             f"feed {existing.id} ({url}) is declared in {app.settings.path}; set its name there "
             "(a name given here would be put back at the next start)"
         )
     now = app.clock.now()
-    feed_id = app.store.add_feed(url, now, name=args.name)
+    feed_id = await app.storage.run(lambda s: s.add_feed(url, now, name=args.name))
     try:
         if existing is None:
             print(f"feed {feed_id}: {url}" + (f' named "{args.name}"' if args.name else ""))
@@ -299,35 +299,35 @@ async def _feeds_add(app: App, args: argparse.Namespace) -> int:
         else:
             print(f"feed {feed_id} was already there: {url}")
         if channel is not None:
-            sub_id = app.store.ensure_subscription(channel, now)
-            if app.store.subscribe(sub_id, [feed_id], now):
+            sub_id = await app.storage.run(lambda s: s.ensure_subscription(channel, now))
+            if await app.storage.run(lambda s: s.subscribe(sub_id, [feed_id], now)):
                 print(f"{channel} now follows it")
             else:
                 print(f"{channel} already follows it")
     except BaseException:
         if existing is None:
-            app.store.remove_feed(feed_id)
+            await app.storage.run(lambda s: s.remove_feed(feed_id))
         raise
     return 0
 
 
 async def _feeds_list(app: App, args: argparse.Namespace) -> int:
-    feeds = app.store.feeds()
+    feeds = await app.storage.run(lambda s: s.feeds())
     if not feeds:
         print("no feeds yet: `newsbot feeds add URL`")
     for f in feeds:
         state = f.state if f.state != "ok" or f.last_checked_at is None else f"ok, checked {iso_utc(f.last_checked_at)}"
-        channels = ", ".join(str(c) for c in app.store.subscribers(f.id)) or "no subscribers"
+        channels = ", ".join(str(c) for c in await app.storage.run(lambda s: s.subscribers(f.id))) or "no subscribers"
         print(f"{f.id:>3}  {safe_line(f.display_name)}\n     {safe_line(f.url)}\n     {state}; {channels}")
     return 0
 
 
 async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
     value = args.feed
-    feed = app.store.find_feed(value)
+    feed = await app.storage.run(lambda s: s.find_feed(value))
     if feed is None and not value.isdigit():
         try:
-            feed = app.store.find_feed(resolve_feed_url(value, Path.cwd(), True))
+            feed = await app.storage.run(lambda s: s.find_feed(resolve_feed_url(value, Path.cwd(), True)))
         except ValueError:
             feed = None
     if feed is None:
@@ -339,7 +339,7 @@ async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
             f"feed {feed.id} ({feed.url}) is declared in {app.settings.path}; "
             "remove it there, or it comes back at the next start"
         )
-    app.store.remove_feed(feed.id)
+    await app.storage.run(lambda s: s.remove_feed(feed.id))
     print(f"removed feed {feed.id}: {feed.url}")
     return 0
 

@@ -16,14 +16,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Literal
 
 from bot.config import DigestSettings
 from bot.digest import load_digest, plan_digest
 from bot.errors import PostError
 from bot.isotime import iso_utc
-from bot.models import Digest, FoundPosts, PostedMessage
-from bot.ports import ChatAdapter, Clock
-from bot.store.store import DigestRow, Store, SubscriptionRow
+from bot.models import Digest, DigestRow, FoundPosts, PostedMessage, SubscriptionRow
+from bot.ports import ChatAdapter, Clock, DeliveryStore
+from bot.storage import Storage
 from bot.worker import is_dead, new_owner
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,15 @@ LOST_ANSWERS = 3  # posts of one message whose answer was lost (each followed by
 LOOK_DELAY_SECONDS = 2.0  # after a lost answer, give the platform a moment to finish storing before looking
 
 
+OutcomeStatus = Literal["posted", "resumed", "empty", "busy", "failed", "no-adapter"]
+
+
 @dataclass(frozen=True)
 class DigestOutcome:
     """What happened for one channel: `stories` posted, or why nothing was."""
 
     channel: str
-    status: str  # posted | resumed | empty | busy | failed | no-adapter
+    status: OutcomeStatus
     stories: int = 0
     message: str = ""
     updates: int = 0  # follow-ups the digest carries (replies in earlier threads)
@@ -54,16 +58,17 @@ class LeaseLost(Exception):
 class _Heartbeat:
     """Renews the claim every HEARTBEAT_SECONDS while a digest is posted (off the loop)."""
 
-    def __init__(self, store: Store, digest_id: int, owner: str, clock: Clock) -> None:
-        self.store, self.digest_id, self.owner, self.clock = store, digest_id, owner, clock
+    def __init__(self, storage: Storage[DeliveryStore], digest_id: int, owner: str, clock: Clock) -> None:
+        self.storage, self.digest_id, self.owner, self.clock = storage, digest_id, owner, clock
         self.lost = False
 
     async def run(self) -> None:
         while not self.lost:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
-                ok = await asyncio.to_thread(
-                    self.store.renew_claim, self.digest_id, self.owner, self.clock.now() + LEASE
+                until = self.clock.now() + LEASE
+                ok = await self.storage.run(
+                    lambda s: s.renew_claim(self.digest_id, self.owner, until), patience=HEARTBEAT_SECONDS / 2
                 )
             except Exception as exc:  # the database is away for a moment: the next beat tries again
                 log.warning("could not renew the claim on digest %s: %s", self.digest_id, exc)
@@ -72,8 +77,10 @@ class _Heartbeat:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def beating(cls, store: Store, digest_id: int, owner: str, clock: Clock) -> AsyncIterator[_Heartbeat]:
-        beat = cls(store, digest_id, owner, clock)
+    async def beating(
+        cls, storage: Storage[DeliveryStore], digest_id: int, owner: str, clock: Clock
+    ) -> AsyncIterator[_Heartbeat]:
+        beat = cls(storage, digest_id, owner, clock)
         task = asyncio.create_task(beat.run(), name=f"digest-{digest_id}-heartbeat")
         try:
             yield beat
@@ -88,7 +95,7 @@ class _Poster:
 
     def __init__(
         self,
-        store: Store,
+        storage: Storage[DeliveryStore],
         adapter: ChatAdapter,
         row: DigestRow,
         digest: Digest,
@@ -96,13 +103,14 @@ class _Poster:
         owner: str,
         beat: _Heartbeat,
     ) -> None:
-        self.store, self.adapter, self.row, self.digest = store, adapter, row, digest
+        self.storage, self.adapter, self.row, self.digest = storage, adapter, row, digest
         self.clock, self.owner, self.beat = clock, owner, beat
-        self.known = {p: PostedMessage(ref, thread) for p, (ref, thread) in row.posted.items()}
+        self.known = dict(row.posted)
         self.lost: set[int] = set()  # positions whose answer was lost in this run: in doubt for good
 
-    def record(self, position: int, msg: PostedMessage) -> None:
-        if not self.store.record_posted(self.row.id, position, msg.ref, msg.thread_ref, self.clock.now()):
+    async def record(self, position: int, msg: PostedMessage) -> None:
+        now = self.clock.now()
+        if not await self.storage.run(lambda s: s.record_posted(self.row.id, position, msg.ref, msg.thread_ref, now)):
             raise LeaseLost  # another run recorded this position first: stop, it carries on
         self.known[position] = msg
 
@@ -111,7 +119,7 @@ class _Poster:
         over messages another digest recorded (`taken`), so a parent found is this digest's own."""
         try:
             found = await self.adapter.find_posted(
-                self.digest.channel, self.digest, self.known.get(0), taken=self.store.message_recorded
+                self.digest.channel, self.digest, self.known.get(0), taken=self._taken
             )
         except PostError as exc:
             raise PostError(
@@ -121,6 +129,17 @@ class _Poster:
             ) from None
         return found
 
+    async def _taken(self, ref: str) -> bool:
+        return await self.storage.run(lambda s: s.message_recorded(ref))
+
+    async def skip(self, position: int, why: str) -> None:
+        """Record a position as skipped: nothing of it is posted, now or later."""
+        now = self.clock.now()
+        await self.storage.run(lambda s: s.record_posted(self.row.id, position, why[:500], None, now))
+
+    async def clear_doubt(self, position: int) -> None:
+        await self.storage.run(lambda s: s.clear_doubt(self.row.id, position))
+
     async def reconcile(self) -> None:
         """Record whatever the platform already shows that the last run did not record."""
         found = await self.look()
@@ -128,20 +147,23 @@ class _Poster:
             log.warning(
                 "digest %s: its parent message was already posted (%s); reusing it", self.row.id, found.parent.ref
             )
-            self.record(0, found.parent)
+            await self.record(0, found.parent)
         for position, msg in sorted(found.stories.items()):
             if position not in self.known and 0 < position <= len(self.row.story_ids) + len(self.row.updates):
                 log.warning(
                     "digest %s: story %d was already posted (%s); not posting it again", self.row.id, position, msg.ref
                 )
-                self.record(position, msg)
+                await self.record(position, msg)
         if self.row.in_doubt is not None and self.row.in_doubt not in self.known:
-            self.store.clear_doubt(self.row.id, self.row.in_doubt)  # looked: it is not there
+            await self.clear_doubt(self.row.in_doubt)  # looked: it is not there
 
     async def send(self, position: int, post: Callable[[], Awaitable[PostedMessage]], what: str) -> PostedMessage:
         """Post one message, exactly once: after a lost answer, look before posting again."""
         for _ in range(LOST_ANSWERS):
-            if self.beat.lost or not self.store.begin_post(self.row.id, self.owner, position, self.clock.now() + LEASE):
+            until = self.clock.now() + LEASE
+            if self.beat.lost or not await self.storage.run(
+                lambda s: s.begin_post(self.row.id, self.owner, position, until)
+            ):
                 raise LeaseLost
             try:
                 return await post()
@@ -150,7 +172,7 @@ class _Poster:
                     if position not in self.lost:
                         # refused: certainly not posted (unless an earlier try of this run lost its answer
                         # and the platform stored it after our look, so the next run must look again)
-                        self.store.clear_doubt(self.row.id, position)
+                        await self.clear_doubt(position)
                     raise
                 self.lost.add(position)
                 log.warning(
@@ -173,21 +195,27 @@ class _Poster:
 
 
 async def deliver(
-    store: Store, adapter: ChatAdapter, row: DigestRow, digest: Digest, clock: Clock, owner: str, beat: _Heartbeat
+    storage: Storage[DeliveryStore],
+    adapter: ChatAdapter,
+    row: DigestRow,
+    digest: Digest,
+    clock: Clock,
+    owner: str,
+    beat: _Heartbeat,
 ) -> int:
     """Post whatever of the digest is not posted yet; returns how many story messages it posted.
 
     Positions are the planned ones, whatever is left to show: a story whose articles are gone
     (its feed was removed) or that the platform refuses for good is recorded as skipped.
     """
-    poster = _Poster(store, adapter, row, digest, clock, owner, beat)
+    poster = _Poster(storage, adapter, row, digest, clock, owner, beat)
     if row.in_doubt is not None:
         # the last run died mid-post or lost an answer: what the platform shows decides
         await poster.reconcile()
     parent = poster.known.get(0)
     if parent is None:
         parent = await poster.send(0, partial(adapter.post_parent, digest.channel, digest), "the digest's parent")
-        poster.record(0, parent)
+        await poster.record(0, parent)
     views = {view.story_id: view for view in digest.stories}
     posted = 0
     for position, story_id in enumerate(row.story_ids, start=1):
@@ -195,7 +223,7 @@ async def deliver(
             continue
         view = views.get(story_id)
         if view is None:
-            store.record_posted(row.id, position, "skipped: its articles are gone", None, clock.now())
+            await poster.skip(position, "skipped: its articles are gone")
             continue
         try:
             post = partial(adapter.post_story, digest.channel, digest, parent, view, position)
@@ -204,12 +232,13 @@ async def deliver(
             if exc.retryable or position in poster.lost:
                 raise _still_in_doubt(exc, position, poster) from None
             log.error("story %s of digest %s refused for good, skipped: %s", story_id, row.id, exc)
-            store.record_posted(row.id, position, f"skipped: {exc}"[:500], None, clock.now())
+            await poster.skip(position, f"skipped: {exc}")
             continue
-        poster.record(position, msg)
+        await poster.record(position, msg)
         posted += 1
     await _deliver_updates(poster, digest)
-    store.finish_digest(row.id, owner, clock.now())
+    now = clock.now()
+    await storage.run(lambda s: s.finish_digest(row.id, owner, now))
     return posted
 
 
@@ -223,7 +252,7 @@ def _still_in_doubt(exc: PostError, position: int, poster: _Poster) -> PostError
 
 async def _deliver_updates(poster: _Poster, digest: Digest) -> None:
     """The follow-ups, each a reply in its story's earlier thread, through the same look-first path."""
-    store, row, adapter = poster.store, poster.row, poster.adapter
+    row, adapter = poster.row, poster.adapter
     for update in digest.updates:
         if update.position in poster.known:
             continue
@@ -235,13 +264,13 @@ async def _deliver_updates(poster: _Poster, digest: Digest) -> None:
                 raise _still_in_doubt(exc, update.position, poster) from None
             # e.g. the earlier thread was deleted: the Developing line in the parent still tells it
             log.error("update of story %s in digest %s refused for good, skipped: %s", update.story_id, row.id, exc)
-            store.record_posted(row.id, update.position, f"skipped: {exc}"[:500], None, poster.clock.now())
+            await poster.skip(update.position, f"skipped: {exc}")
             continue
-        poster.record(update.position, msg)
+        await poster.record(update.position, msg)
 
 
 async def run_digest(
-    store: Store,
+    storage: Storage[DeliveryStore],
     adapters: Mapping[str, ChatAdapter],
     sub: SubscriptionRow,
     settings: DigestSettings,
@@ -256,18 +285,23 @@ async def run_digest(
     if adapter is None:
         return [DigestOutcome(channel, "no-adapter", message=f"the {sub.channel.platform} adapter is not enabled")]
     slot = scheduled_for or clock.now()
-    digest_id = plan_digest(store, sub, settings, slot, clock.now(), kind=kind)
-    planned = store.digest(digest_id) if digest_id is not None else None
-    outcomes = await post_pending(store, adapter, sub, settings, clock, new_id=digest_id)
+    now = clock.now()
+
+    def plan(store: DeliveryStore) -> tuple[int | None, DigestRow | None]:
+        digest_id = plan_digest(store, sub, settings, slot, now, kind=kind)
+        return digest_id, store.digest(digest_id) if digest_id is not None else None
+
+    digest_id, planned = await storage.run(plan)
+    outcomes = await post_pending(storage, adapter, sub, settings, clock, new_id=digest_id)
     if planned is not None and not planned.story_ids and not planned.updates:
-        outcomes.append(await _empty(store, adapter, sub, settings, planned, slot))
+        outcomes.append(await _empty(storage, adapter, sub, settings, planned, slot))
     elif planned is None and not outcomes:
         outcomes.append(DigestOutcome(channel, "empty", message="this slot's digest was already made"))
     return outcomes
 
 
 async def post_pending(
-    store: Store,
+    storage: Storage[DeliveryStore],
     adapter: ChatAdapter,
     sub: SubscriptionRow,
     settings: DigestSettings,
@@ -276,8 +310,8 @@ async def post_pending(
 ) -> list[DigestOutcome]:
     """Post the channel's pending digests, oldest first; stop at the first the platform refuses."""
     outcomes = []
-    for row in store.pending_digests(sub.id):
-        outcome = await _post(store, adapter, row, sub, settings, clock, "posted" if row.id == new_id else "resumed")
+    for row in await storage.run(lambda s: s.pending_digests(sub.id)):
+        outcome = await _post(storage, adapter, row, sub, settings, clock, "posted" if row.id == new_id else "resumed")
         outcomes.append(outcome)
         if outcome.status == "failed":
             break
@@ -285,7 +319,7 @@ async def post_pending(
 
 
 async def _empty(
-    store: Store,
+    storage: Storage[DeliveryStore],
     adapter: ChatAdapter,
     sub: SubscriptionRow,
     settings: DigestSettings,
@@ -293,11 +327,12 @@ async def _empty(
     slot: datetime,
 ) -> DigestOutcome:
     channel = str(sub.channel)
-    last = store.last_digest_at(sub.id, before=slot)
+    last = await storage.run(lambda s: s.last_digest_at(sub.id, before=slot))
     message = "nothing new since the last digest" + (f" ({iso_utc(last)})" if last else "")
     if sub.no_news_line:
         try:
-            await adapter.post_parent(sub.channel, load_digest(store, planned, sub, settings))
+            digest = await storage.run(lambda s: load_digest(s, planned, sub, settings))
+            await adapter.post_parent(sub.channel, digest)
         except PostError as exc:
             log.error("could not post the no-news line to %s: %s", channel, exc)
             return DigestOutcome(channel, "failed", message=f"could not post the no-news line: {exc}")
@@ -305,13 +340,13 @@ async def _empty(
 
 
 async def _post(
-    store: Store,
+    storage: Storage[DeliveryStore],
     adapter: ChatAdapter,
     row: DigestRow,
     sub: SubscriptionRow,
     settings: DigestSettings,
     clock: Clock,
-    status: str,
+    status: OutcomeStatus,
 ) -> DigestOutcome:
     channel = str(sub.channel)
     owner = new_owner()
@@ -319,23 +354,31 @@ async def _post(
     holder = row.claimed_by
     # a holder on this host whose process is gone (a crash, kill -9) cannot be posting: take over now
     take_from = holder if holder and row.claimed_until and row.claimed_until > now and is_dead(holder) else None
-    if not store.claim_digest(row.id, owner, now, now + LEASE, take_from=take_from):
-        return DigestOutcome(channel, "busy", message=_busy(store.digest(row.id) or row, now))
+    if not await storage.run(lambda s: s.claim_digest(row.id, owner, now, now + LEASE, take_from=take_from)):
+        current = await storage.run(lambda s: s.digest(row.id))
+        return DigestOutcome(channel, "busy", message=_busy(current or row, now))
     if take_from is not None:
         log.warning("digest %s for %s: took it over from %s, which no longer runs", row.id, channel, take_from)
     try:
-        fresh = store.digest(row.id) or row  # what was posted may have changed before the claim
-        async with _Heartbeat.beating(store, row.id, owner, clock) as beat:
-            count = await deliver(store, adapter, fresh, load_digest(store, fresh, sub, settings), clock, owner, beat)
+
+        def load(store: DeliveryStore) -> tuple[DigestRow, Digest]:
+            fresh = store.digest(row.id) or row  # what was posted may have changed before the claim
+            return fresh, load_digest(store, fresh, sub, settings)
+
+        fresh, digest = await storage.run(load)
+        async with _Heartbeat.beating(storage, row.id, owner, clock) as beat:
+            count = await deliver(storage, adapter, fresh, digest, clock, owner, beat)
     except LeaseLost:
         return DigestOutcome(channel, "busy", message="another run took this digest over")
     except PostError as exc:
         retry = clock.now() + (RETRY_SOON if exc.retryable else RETRY_LATER)
-        store.release_digest(row.id, owner, retry_at=retry, error=str(exc))
+        error = str(exc)
+        await storage.run(lambda s: s.release_digest(row.id, owner, retry_at=retry, error=error))
         log.error("digest %s for %s stays pending (retry after %s): %s", row.id, channel, retry.isoformat(), exc)
         return DigestOutcome(channel, "failed", message=f"{exc} (the digest stays pending)")
     except BaseException:
-        store.release_digest(row.id, owner)
+        # the claim goes back even when the run is cancelled mid-post (SIGTERM's last resort)
+        await asyncio.shield(storage.run(lambda s: s.release_digest(row.id, owner)))
         raise
     return DigestOutcome(channel, status, stories=count, updates=len(fresh.updates))
 

@@ -1,7 +1,8 @@
 """Digests: pick and rank a channel's new stories, and turn stored stories into digest views.
 
 Planning records the digest for a (subscription, time) slot with its stories in order;
-bot.delivery posts it. No markup here: adapters render the views.
+bot.delivery posts it. No markup here: adapters render the views. Each function here is (part of)
+one unit of work over the DigestStore port, run on the storage thread (bot.storage).
 """
 
 from __future__ import annotations
@@ -14,17 +15,28 @@ from datetime import datetime, timedelta
 from bot import followups
 from bot.clustering import representative
 from bot.config import DigestSettings
-from bot.models import Digest, DigestStory, DigestUpdate, KeyEntity, PostedMessage
+from bot.models import (
+    Digest,
+    DigestRow,
+    DigestStory,
+    DigestUpdate,
+    KeyEntity,
+    PostedMessage,
+    StoredArticle,
+    SubscriptionRow,
+)
 from bot.nlp.highlight import highlight
+from bot.ports import DigestStore
 from bot.ranking import rank
-from bot.store.store import DigestRow, Store, StoredArticle, SubscriptionRow
 from bot.text_safety import safe_line
 
 STORY_MAX_AGE = timedelta(days=7)
 MAX_UPDATES = 3  # follow-ups per digest: the Developing section stays short
 
 
-def settle_backlog(store: Store, sub: SubscriptionRow, settings: DigestSettings, slot: datetime, now: datetime) -> int:
+def settle_backlog(
+    store: DigestStore, sub: SubscriptionRow, settings: DigestSettings, slot: datetime, now: datetime
+) -> int:
     """For feeds newly followed by the channel, count all but the newest few items as seen.
 
     The newest few are counted among the stories the channel does not get anyway (from a feed it
@@ -67,7 +79,7 @@ def matches_follow(articles: Sequence[StoredArticle], follows: Sequence[str]) ->
 
 
 def plan_digest(
-    store: Store,
+    store: DigestStore,
     sub: SubscriptionRow,
     settings: DigestSettings,
     scheduled_for: datetime,
@@ -96,7 +108,7 @@ def plan_digest(
 
 
 def plan_followups(
-    store: Store, sub: SubscriptionRow, settings: DigestSettings, now: datetime
+    store: DigestStore, sub: SubscriptionRow, settings: DigestSettings, now: datetime
 ) -> list[tuple[int, dict[str, object]]]:
     """The follow-ups worth telling in this digest, as (story id, what the update posts), at most
     MAX_UPDATES, followed topics first. What they say is fixed here, so a resume posts the same."""
@@ -218,7 +230,7 @@ def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[^\W_]+", text.casefold())}
 
 
-def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: DigestSettings) -> Digest:
+def load_digest(store: DigestStore, row: DigestRow, sub: SubscriptionRow, settings: DigestSettings) -> Digest:
     by_story = store.story_articles(row.story_ids)
     views = tuple(
         story_view(sid, by_story[sid], settings, sub.summary_sentences) for sid in row.story_ids if by_story.get(sid)
@@ -234,5 +246,5 @@ def load_digest(store: Store, row: DigestRow, sub: SubscriptionRow, settings: Di
         top_entities=top,
         timezone=sub.timezone,
         created_at=row.created_at,
-        updates=tuple(update_view(p, sid, d) for p, sid, d in row.updates),
+        updates=tuple(update_view(u.position, u.story_id, u.detail) for u in row.updates),
     )

@@ -7,6 +7,7 @@ NewsbotError
  |    +-- FetchRefusedError  the URL or address is not allowed (scheme, private network)
  +-- StorageError     the database refused or is at an unknown schema version
  |    +-- StorageConflict  another process wrote the same rows at the same moment
+ |    +-- StorageBusy      the database stayed locked longer than the caller can wait
  +-- PostError        a platform refused a message; the digest stays pending
 Every message says what was wrong and, where it can, what to do about it.
 """
@@ -50,6 +51,13 @@ class StorageError(NewsbotError):
 
 class StorageConflict(StorageError):
     """Another process stored the same rows at the same moment: nothing was written, try again."""
+
+
+class StorageBusy(StorageError):
+    """Another connection held the lock this unit of work needed for longer than its caller can wait.
+
+    Nothing of the failed statement's transaction was written; the unit may be run again.
+    """
 
 
 class PostError(NewsbotError):

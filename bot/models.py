@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,15 @@ class CommandRequest:
 
 
 @dataclass(frozen=True)
+class FeedChoice:
+    """One of a channel's feeds, as command autocomplete offers it (text made safe to show)."""
+
+    id: int
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
 class SearchResult:
     title: str
     summary: str  # one line
@@ -202,12 +212,166 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class Reply:
-    """A command's answer in plain text lines (adapters escape and style it), plus any search results."""
+    """A command's answer in plain text lines (adapters escape and style it), plus any search results.
+
+    `public`: the channel sees it (a change to its news that went through); otherwise only the caller.
+    The core decides; an adapter that can only answer privately (Slack's ephemeral replies) may.
+    """
 
     lines: tuple[str, ...]
     ok: bool = True
     results: tuple[SearchResult, ...] = ()
+    public: bool = False
 
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
+
+
+DigestStatus = Literal["pending", "posted", "empty", "skipped"]
+# why it was planned: a channel's schedule, a command or `digest --once`, or a new feed's old items set aside
+DigestKind = Literal["scheduled", "manual", "backlog"]
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    """A feed as stored: where it is, how its last fetch went, whether it is paused."""
+
+    id: int
+    url: str
+    name: str | None
+    title: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    last_checked_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    failure_count: int
+    paused: bool
+    from_config: bool
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.title or self.url
+
+    @property
+    def state(self) -> str:
+        """How the feed is doing, in words for people: ok, failing, paused, not fetched yet."""
+        if self.paused:
+            return f"paused after {self.failure_count} failures; last error: {self.last_error}"
+        if self.last_error:
+            return f"failing ({self.failure_count}x); last error: {self.last_error}"
+        if self.last_checked_at is None:
+            return "not fetched yet"
+        return "ok"
+
+
+@dataclass(frozen=True)
+class SubscriptionRow:
+    """A channel's subscription: its schedule, limits and followed topics (its feeds are linked apart)."""
+
+    id: int
+    channel: ChannelRef
+    schedule: tuple[str, ...]
+    timezone: str
+    weekdays: tuple[str, ...]
+    max_stories: int | None
+    from_config: bool
+    follows: tuple[str, ...] = ()
+    follow_only: bool = False
+    summary_sentences: int | None = None
+    no_news_line: bool = False
+    config_digest: str | None = None
+    created_at: datetime | None = None
+    updates: bool | None = None  # follow-ups of told stories; None: the config's digest.updates
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as stored, with its summary sentences and entities, and the story it belongs to."""
+
+    id: int
+    feed_id: int
+    source: str
+    title: str
+    url: str | None
+    text: str
+    published_at: datetime | None
+    first_seen_at: datetime
+    summary: list[str]
+    entities: list[dict[str, Any]]
+    story_id: int | None
+
+
+@dataclass(frozen=True)
+class PlannedUpdate:
+    """A follow-up as planned into a digest: its position, its story, and what it will post
+    (fixed at planning, so a resume posts the same; bot.digest.update_view reads it)."""
+
+    position: int
+    story_id: int
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DigestRow:
+    """A planned digest: its stories in posting order, what of it is posted, who holds its claim."""
+
+    id: int
+    subscription_id: int
+    scheduled_for: datetime
+    status: DigestStatus
+    title: str
+    story_ids: tuple[int, ...]  # in posting order; position = index + 1
+    posted: dict[int, PostedMessage]  # by position: what the platform took (or "skipped: why")
+    kind: DigestKind = "scheduled"
+    created_at: datetime | None = None
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    in_doubt: int | None = None  # a position that may be on the platform without being recorded
+    last_error: str | None = None
+    updates: tuple[PlannedUpdate, ...] = ()  # follow-ups, after the stories
+
+
+@dataclass(frozen=True)
+class ToldStory:
+    """A story a channel was told: its first message, and when it was last told (story or update)."""
+
+    story_id: int
+    ref: str
+    thread_ref: str | None
+    told_at: datetime
+    earlier: tuple[str, ...]  # sentences its earlier follow-ups posted
+
+
+@dataclass(frozen=True)
+class FeedSchedule:
+    """A feed row with the polling state the poller needs beyond FeedRow."""
+
+    feed: FeedRow
+    next_check_at: datetime | None
+    interval_seconds: int | None
+    paused_at: datetime | None
+    pause_notified: bool
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One article matching a search, with its story and how well it matched."""
+
+    article_id: int
+    story_id: int
+    relevance: float  # higher is better, comparable only within one lookup
+    when: datetime
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    """A queued notice to a channel (a feed paused, working again), claimed to be posted."""
+
+    id: int
+    channel: ChannelRef
+    text: str
+    created_at: datetime
+    attempts: int

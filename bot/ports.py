@@ -1,30 +1,45 @@
-"""The Protocols the core talks through: chat adapters and the clock.
+"""The Protocols the core talks through: chat adapters, the clock, and storage.
 
 Adapters implement ChatAdapter and are handed to the core by bot.app; the core
 never imports a platform library. Time always comes from a Clock so tests can
 move it instead of sleeping.
+
+Storage is seen through one small port per consumer (commands, digests, delivery, ingest,
+maintenance), each the store calls that consumer makes. They are synchronous: a consumer hands a
+unit of work over its port to bot.storage.Storage, which runs it off the event loop. bot.store.Store
+implements them all on SQLite and PostgreSQL; tests/memory_store.py implements them in memory.
+Every method raises bot.errors.StorageError (never a driver's error) when the database fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot.models import (
     ChannelRef,
     CommandRequest,
     Digest,
+    DigestRow,
     DigestStory,
     DigestUpdate,
+    FeedChoice,
+    FeedRow,
+    FeedSchedule,
     FoundPosts,
+    NoticeRow,
     PostedMessage,
     Reply,
+    SearchHit,
+    StoredArticle,
+    SubscriptionRow,
+    ToldStory,
 )
 
 CommandHandler = Callable[[CommandRequest], Awaitable[Reply]]
 # is this platform message recorded by some digest already? (it cannot be another digest's lost parent)
-Taken = Callable[[str], bool]
+Taken = Callable[[str], Awaitable[bool]]
 
 
 class Clock(Protocol):
@@ -90,13 +105,13 @@ class CommandSource(Protocol):
 
 class ChannelLookup(Protocol):
     """What adapters read about a channel: its feeds and topics for autocomplete, and who to tell of
-    posting trouble (bot.app.App provides it)."""
+    posting trouble (bot.commands provides it). Each is one unit of work off the event loop."""
 
-    def channel_feeds(self, channel: ChannelRef) -> Sequence[tuple[int, str, str]]: ...
+    async def channel_feeds(self, channel: ChannelRef) -> Sequence[FeedChoice]: ...
 
-    def channel_follows(self, channel: ChannelRef) -> Sequence[str]: ...
+    async def channel_follows(self, channel: ChannelRef) -> Sequence[str]: ...
 
-    def channel_manager(self, channel: ChannelRef) -> str | None:
+    async def channel_manager(self, channel: ChannelRef) -> str | None:
         """The platform user who last changed the channel's news, told by DM when posting there fails;
         None when nobody did or the lookup fails (it never raises)."""
         ...
@@ -107,3 +122,176 @@ class UsesChannelLookup(Protocol):
     """An adapter that reads channels through a ChannelLookup (autocomplete, the manager to tell)."""
 
     lookup: ChannelLookup | None
+
+
+# --- storage ports ---------------------------------------------------------------------------
+
+
+class ChannelQueries(Protocol):
+    """A channel's subscription and the feeds linked to it."""
+
+    def subscription(self, channel: ChannelRef) -> SubscriptionRow | None: ...
+
+    def subscription_by_id(self, subscription_id: int) -> SubscriptionRow | None: ...
+
+    def subscriptions(self) -> list[SubscriptionRow]: ...
+
+    def subscribed_feed_ids(self, subscription_id: int) -> list[int]: ...
+
+    def subscribed_feeds(self, subscription_id: int) -> list[FeedRow]: ...
+
+    def channel_manager(self, channel: ChannelRef) -> str | None: ...
+
+    def story_articles(self, story_ids: Sequence[int]) -> dict[int, list[StoredArticle]]: ...
+
+
+class CommandStore(ChannelQueries, Protocol):
+    """What chat commands read and change (bot.commands.router)."""
+
+    def ensure_subscription(self, channel: ChannelRef, now: datetime) -> int: ...
+
+    def upsert_subscription(self, channel: ChannelRef, now: datetime, **values: Any) -> int: ...
+
+    def set_manager(self, channel: ChannelRef, user: str) -> None: ...
+
+    def add_feed(self, url: str, now: datetime, *, name: str | None = None, from_config: bool = False) -> int: ...
+
+    def subscribe(
+        self, subscription_id: int, feed_ids: Iterable[int], now: datetime, *, settle_backlog: bool = True
+    ) -> list[int]: ...
+
+    def unsubscribe(self, subscription_id: int, feed_id: int) -> tuple[bool, bool]: ...
+
+    def remove_feed(self, feed_id: int) -> None: ...
+
+    def search_articles(self, words: Sequence[str], feed_ids: Sequence[int] | None = None) -> list[SearchHit]: ...
+
+
+class DigestStore(ChannelQueries, Protocol):
+    """What planning a digest and building its views reads and records (bot.digest)."""
+
+    def feeds(self, ids: Iterable[int] | None = None) -> list[FeedRow]: ...
+
+    def unsettled_feeds(self, subscription_id: int) -> list[int]: ...
+
+    def undigested_stories(
+        self,
+        subscription_id: int,
+        feed_id: int | None = None,
+        since: datetime | None = None,
+        *,
+        feed_ids: Sequence[int] | None = None,
+    ) -> list[tuple[int, int, datetime]]: ...
+
+    def settle_backlog(
+        self, subscription_id: int, feed_ids: Sequence[int], skipped: Sequence[int], slot: datetime, now: datetime
+    ) -> None: ...
+
+    def told_stories(self, subscription_id: int, since: datetime) -> list[ToldStory]: ...
+
+    def feeds_carrying(self, article_ids: Sequence[int]) -> dict[int, set[int]]: ...
+
+    def create_digest(
+        self,
+        subscription_id: int,
+        scheduled_for: datetime,
+        title: str,
+        story_ids: Sequence[int],
+        now: datetime,
+        *,
+        kind: str = "scheduled",
+        status: str | None = None,
+        updates: Sequence[tuple[int, dict[str, Any]]] = (),
+    ) -> int | None: ...
+
+
+class DeliveryStore(DigestStore, Protocol):
+    """Claims, what is posted, and the notices outbox (bot.delivery, bot.outbox, bot.scheduler)."""
+
+    def digest(self, digest_id: int) -> DigestRow | None: ...
+
+    def pending_digests(self, subscription_id: int) -> list[DigestRow]: ...
+
+    def has_digest(self, subscription_id: int, scheduled_for: datetime) -> bool: ...
+
+    def last_digest_at(self, subscription_id: int, before: datetime | None = None) -> datetime | None: ...
+
+    def claimable_subscriptions(self, now: datetime, dead: Callable[[str], bool] = ...) -> list[int]: ...
+
+    def claim_digest(
+        self, digest_id: int, owner: str, now: datetime, until: datetime, *, take_from: str | None = None
+    ) -> bool: ...
+
+    def renew_claim(self, digest_id: int, owner: str, until: datetime) -> bool: ...
+
+    def begin_post(self, digest_id: int, owner: str, position: int, until: datetime) -> bool: ...
+
+    def clear_doubt(self, digest_id: int, position: int) -> None: ...
+
+    def record_posted(self, digest_id: int, position: int, ref: str, thread_ref: str | None, now: datetime) -> bool: ...
+
+    def message_recorded(self, ref: str) -> bool: ...
+
+    def finish_digest(self, digest_id: int, owner: str, now: datetime) -> None: ...
+
+    def release_digest(
+        self, digest_id: int, owner: str, *, retry_at: datetime | None = None, error: str | None = None
+    ) -> None: ...
+
+    def claim_notices(
+        self, now: datetime, lease_until: datetime, platforms: Sequence[str], limit: int = 1
+    ) -> list[NoticeRow]: ...
+
+    def notice_done(
+        self, notice_id: int, lease_until: datetime, now: datetime, *, sent: bool, error: str | None = None
+    ) -> bool: ...
+
+    def notice_retry(self, notice_id: int, lease_until: datetime, at: datetime, error: str) -> bool: ...
+
+
+class IngestStore(Protocol):
+    """What polling reads and stores (bot.ingest.poll): feed claims, dedupe keys, articles, results."""
+
+    removals: int  # feeds removed (with their articles) by this process: a cached story index is stale
+
+    def feeds(self, ids: Iterable[int] | None = None) -> list[FeedRow]: ...
+
+    def claim_feeds(
+        self, now: datetime, lease_until: datetime, *, ids: Iterable[int] | None = None, due_only: bool = True
+    ) -> list[FeedSchedule]: ...
+
+    def known_keys(
+        self, feed_id: int, guids: Sequence[str], urls: Sequence[str]
+    ) -> tuple[set[str], dict[str, int]]: ...
+
+    def link_articles(self, feed_id: int, links: Sequence[tuple[int, str]], now: datetime) -> int: ...
+
+    def add_articles(
+        self,
+        batch: Sequence[tuple[dict[str, Any], Any]],
+        assign: Callable[[Any], int | None],
+        added: Callable[[int, Any], None],
+        now: datetime,
+        settle: Any = None,
+    ) -> int: ...
+
+    def cluster_candidates_after(self, since: datetime, after_id: int) -> tuple[list[Any], int]: ...
+
+    def max_article_id(self) -> int: ...
+
+    def subscribers(self, feed_id: int) -> list[ChannelRef]: ...
+
+    def save_poll_results(
+        self,
+        results: Sequence[tuple[int, Mapping[str, Any]]],
+        notices: Sequence[tuple[ChannelRef, str]] = (),
+        now: datetime | None = None,
+    ) -> None: ...
+
+
+class MaintenanceStore(Protocol):
+    """The daily clean-up (bot.scheduler): old article bodies and sent notices."""
+
+    def prune_bodies(self, older_than: datetime, now: datetime) -> int: ...
+
+    def prune_notices(self, older_than: datetime) -> int: ...

@@ -21,11 +21,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
 from bot.config import WEEKDAYS, parse_time_of_day
-from bot.delivery import DigestOutcome, post_pending, run_digest
-from bot.ports import CommandSource
+from bot.delivery import DigestOutcome
+from bot.models import SubscriptionRow
+from bot.ports import CommandSource, DeliveryStore, MaintenanceStore
 from bot.shutdown import Stopping
-from bot.store.store import SubscriptionRow
-from bot.worker import is_dead
 
 log = logging.getLogger(__name__)
 UTC = ZoneInfo("UTC")
@@ -73,38 +72,32 @@ def missed_slot(sub: SubscriptionRow, created_at: datetime | None, now: datetime
 
 
 async def post_slot(app: App, sub: SubscriptionRow, slot: datetime) -> list[DigestOutcome]:
-    outcomes = await run_digest(app.store, app.adapters, sub, app.settings.digest, app.clock, slot)
-    for o in outcomes:
-        log.info("digest for %s at %s: %s %s %s", o.channel, slot.isoformat(), o.status, o.stories, o.message)
-    return outcomes
+    return await app.delivery.post_slot(sub, slot)
 
 
 async def catch_up(app: App) -> int:
     """Post one digest for each channel whose latest slot passed while the bot was down; returns how many."""
     now = app.clock.now()
     grace = timedelta(minutes=app.settings.digest.grace_minutes)
+
+    def missed(store: DeliveryStore) -> list[tuple[SubscriptionRow, datetime]]:
+        due = []
+        for sub in store.subscriptions():
+            slot = missed_slot(sub, sub.created_at, now, grace)
+            if slot is not None and not store.has_digest(sub.id, slot):
+                due.append((sub, slot))
+        return due
+
     posted = 0
-    for sub in app.store.subscriptions():
-        slot = missed_slot(sub, sub.created_at, now, grace)
-        if slot is not None and not app.store.has_digest(sub.id, slot):
-            outcomes = await post_slot(app, sub, slot)
-            posted += any(o.status in ("posted", "resumed") for o in outcomes)
+    for sub, slot in await app.storage.run(missed):
+        outcomes = await app.delivery.post_slot(sub, slot)
+        posted += any(o.status in ("posted", "resumed") for o in outcomes)
     return posted
 
 
 async def finish_pending(app: App) -> int:
     """Post digests left pending by a crash or a platform error, once their retry time has come."""
-    finished = 0
-    # a digest whose holder died on this host is taken over now, not when its lease runs out
-    for sub_id in app.store.claimable_subscriptions(app.clock.now(), dead=is_dead):
-        sub = app.store.subscription_by_id(sub_id)
-        adapter = app.adapters.get(sub.channel.platform) if sub else None
-        if sub is None or adapter is None:
-            continue
-        for o in await post_pending(app.store, adapter, sub, app.settings.digest, app.clock):
-            log.info("pending digest for %s: %s %s %s", o.channel, o.status, o.stories, o.message)
-            finished += o.status == "resumed"
-    return finished
+    return await app.delivery.finish_pending()
 
 
 class Scheduler:
@@ -115,9 +108,9 @@ class Scheduler:
         self.aps = AsyncIOScheduler(timezone="UTC")
         self._schedules: object = None  # what the digest jobs were last built from
         self._running: set[asyncio.Task[None]] = set()  # jobs in progress, for a clean stop
-        app.on_schedule_change = self.rebuild
+        app.schedule_listeners.append(self.refresh)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         # every minute, but only feeds whose own next check is due are fetched
         self.aps.add_job(
             self._poll_job,
@@ -135,7 +128,7 @@ class Scheduler:
             coalesce=True,
             max_instances=1,
         )
-        self.rebuild()
+        await self.refresh()
         self.aps.start()
 
     def shutdown(self) -> None:
@@ -166,12 +159,15 @@ class Scheduler:
         finally:
             self._running.discard(task)
 
-    def rebuild(self) -> None:
+    async def refresh(self) -> None:
+        """Rebuild the digest jobs from the subscriptions as stored now."""
+        self.rebuild(await self.app.storage.run(lambda s: s.subscriptions()))
+
+    def rebuild(self, subs: list[SubscriptionRow]) -> None:
         """One job per (channel, time of day), with ids that stay the same across restarts."""
         # APScheduler wants a positive grace or None; 0 minutes means "only on time"
         grace = int(timedelta(minutes=self.app.settings.digest.grace_minutes).total_seconds()) or 1
         wanted = set()
-        subs = self.app.store.subscriptions()
         self._schedules = _schedules(subs)
         for sub in subs:
             for time_of_day in sub.schedule:
@@ -206,9 +202,10 @@ class Scheduler:
 
     async def poll_once(self) -> None:
         """The minute job: due feeds, pending digests, and schedules changed by another process."""
-        if _schedules(self.app.store.subscriptions()) != self._schedules:
-            self.rebuild()
-        await finish_pending(self.app)
+        subs = await self.app.storage.run(lambda s: s.subscriptions())
+        if _schedules(subs) != self._schedules:
+            self.rebuild(subs)
+        await self.app.delivery.finish_pending()
         r = await self.app.poll(due_only=True)
         log.info(
             "polled %d feeds: %d new content, %d 304, %d unchanged, %d failed, %d new articles in %.2fs",
@@ -230,16 +227,21 @@ class Scheduler:
     async def _maintain(self) -> None:
         now = self.app.clock.now()
         cutoff = now - timedelta(days=self.app.settings.retention_days)
-        pruned = self.app.store.prune_bodies(cutoff, now)
+
+        def prune(store: MaintenanceStore) -> int:
+            pruned = store.prune_bodies(cutoff, now)
+            store.prune_notices(cutoff)
+            return pruned
+
+        pruned = await self.app.storage.run(prune)
         if pruned:
             log.info("pruned the bodies of %d old articles (their dedupe keys stay)", pruned)
-        self.app.store.prune_notices(cutoff)
 
     async def _digest(self, subscription_id: int, time_of_day: str) -> None:
-        sub = self.app.store.subscription_by_id(subscription_id)
+        sub = await self.app.storage.run(lambda s: s.subscription_by_id(subscription_id))
         if sub is None or time_of_day not in sub.schedule:
             return  # changed since the job was made; rebuild() removes it
-        await post_slot(self.app, sub, slot_for(time_of_day, sub.timezone, self.app.clock.now()))
+        await self.app.delivery.post_slot(sub, slot_for(time_of_day, sub.timezone, self.app.clock.now()))
 
 
 def _schedules(subs: list[SubscriptionRow]) -> list[tuple[int, tuple[str, ...], str, tuple[str, ...]]]:
@@ -249,10 +251,8 @@ def _schedules(subs: list[SubscriptionRow]) -> list[tuple[int, tuple[str, ...], 
 START_LINE_CHANNELS = 10  # more are counted, not named: the line stays one line
 
 
-def start_line(app: App, nexts: dict[int, datetime]) -> str:
+def start_line(subs: list[SubscriptionRow], feeds: int, nexts: dict[int, datetime]) -> str:
     """What the running bot will do: how many feeds and channels, and when each channel's next digest is."""
-    subs = app.store.subscriptions()
-    feeds = len(app.store.feeds())
     plans = []
     for sub in subs[:START_LINE_CHANNELS]:
         when = nexts.get(sub.id)
@@ -278,14 +278,15 @@ async def run_forever(app: App) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_stop)
     scheduler = Scheduler(app)
-    scheduler.start()
+    await scheduler.start()
     try:
         # adapters connect first: a bad token stops the start with its message, before any work
         for adapter in app.adapters.values():
             if isinstance(adapter, CommandSource):
                 await adapter.start(app.handle_command)
-        log.info("%s", start_line(app, scheduler.next_digests()))
-        if not app.store.feeds():
+        subs, feeds = await app.storage.run(lambda s: (s.subscriptions(), len(s.feeds())))
+        log.info("%s", start_line(subs, feeds, scheduler.next_digests()))
+        if not feeds:
             log.warning("no feeds to poll yet: add [[feeds]] to the config, or a channel can subscribe")
         await scheduler.poll_once()
         if await catch_up(app):

@@ -43,7 +43,7 @@ async def test_resume_keeps_planned_positions_when_a_story_is_gone(settings: Any
     await run_digest(app.store, app.adapters, sub, settings.digest, clock, NOW)
     done = app.store.digest(1)
     assert done is not None and done.status == "posted"
-    assert done.posted[2][0].startswith("skipped")
+    assert done.posted[2].ref.startswith("skipped")
     titles = [
         app.store.story_articles([sid])[sid][0].title
         for sid in done.story_ids[2:]
@@ -73,7 +73,7 @@ async def test_a_story_refused_for_good_is_skipped_and_the_rest_posted(settings:
     outcomes = await run_digest(app.store, app.adapters, sub, settings.digest, clock, NOW)
     assert [(o.status, o.stories) for o in outcomes] == [("posted", 8)]
     row = app.store.digest(1)
-    assert row is not None and row.status == "posted" and row.posted[2][0] == "skipped: invalid_blocks"
+    assert row is not None and row.status == "posted" and row.posted[2].ref == "skipped: invalid_blocks"
     await app.close()
 
 

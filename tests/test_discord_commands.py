@@ -61,7 +61,7 @@ async def start_bot(
         subscriptions=[{"channel": f"discord:{TEXT_ID}", "feeds": "all", "timezone": "Europe/Brussels"}],
     )
     app = App.open(settings_from_dict(raw, tmp_path / "config.toml"), clock=clock, adapters={"discord": adapter})
-    assert adapter.lookup is app  # the App wires itself in for autocomplete and the stored manager
+    assert adapter.lookup is app.commands  # the commands service answers autocomplete and the stored manager
     await adapter.start(app.handle_command)
     return app, adapter
 
@@ -169,7 +169,7 @@ async def test_a_member_without_manage_channels_is_refused_privately_and_nothing
     assert callback.body == {"type": 5, "data": {"flags": EPHEMERAL}}
     assert "not allowed to change this channel's news" in followups[0].body["content"]
     assert followups[0].body["flags"] & EPHEMERAL
-    assert len(app.channel_feeds(CHANNEL)) == 3
+    assert len(await app.commands.channel_feeds(CHANNEL)) == 3
 
     # looking is allowed to everyone, and private
     callback, followups = await invoke(fake, fake.interaction("list", user_id=42, permissions=MEMBER_PERMISSIONS))
@@ -195,7 +195,7 @@ async def test_follow_takes_a_multi_word_topic_and_autocomplete_offers_the_chann
 
     _, followups = await invoke(fake, fake.interaction("unsubscribe", [option("feed", choice["value"])]))
     assert followups[0].body["content"].startswith("Unsubscribed from Harbor Ledger")
-    assert [name for _, name, _ in app.channel_feeds(CHANNEL)] == ["Pacific Wire", "Lakeside Courier"]
+    assert [f.name for f in await app.commands.channel_feeds(CHANNEL)] == ["Pacific Wire", "Lakeside Courier"]
 
 
 async def test_an_error_after_a_public_deferral_is_shown_only_to_the_caller_with_the_usage(

@@ -163,7 +163,7 @@ async def test_scheduler_jobs_are_rebuilt_from_the_database_with_stable_ids(sett
     clock = FixedClock(utc(2026, 11, 26, 7))
     app = App.open(settings, clock=clock, adapters={"console": FlakyAdapter()})
     scheduler = Scheduler(app)
-    scheduler.rebuild()
+    await scheduler.refresh()
     assert scheduler.job_ids() == ["digest:1:08:00"]
     job = scheduler.aps.get_job("digest:1:08:00")
     assert job.coalesce is True and job.misfire_grace_time == 6 * 3600 and job.max_instances == 1

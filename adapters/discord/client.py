@@ -23,7 +23,7 @@ from discord import app_commands
 
 from adapters.discord import render
 from adapters.discord.commands import Choice, Interaction, build_group
-from bot.commands.router import CHANGES, USAGE
+from bot.commands.router import USAGE, changes_channel
 from bot.config import DiscordSettings, Settings
 from bot.errors import ConfigError, NewsbotError, PostError
 from bot.models import (
@@ -54,7 +54,6 @@ NEEDED = (
     "View Channel, Send Messages, Embed Links, Create Public Threads, Send Messages in Threads and Read Message History"
 )
 # Replies to these commands, when they change something, are shown to the channel; the rest only to the caller.
-PUBLIC_WHEN_OK = CHANGES
 
 
 class _Client(discord.Client):
@@ -262,7 +261,9 @@ class DiscordAdapter:
         reference = discord.MessageReference(
             # a reply to a deleted story message is refused, not sent unreferenced: an unreferenced one
             # could not be told apart from others after a crash (find_posted matches the reference)
-            message_id=int(update.reply_to.ref), channel_id=int(thread_id), fail_if_not_exists=True
+            message_id=int(update.reply_to.ref),
+            channel_id=int(thread_id),
+            fail_if_not_exists=True,
         )
         async with self._errors(
             channel, "post a follow-up in the story's thread in", "Send Messages in Threads", sends=True
@@ -319,7 +320,7 @@ class DiscordAdapter:
                         if (
                             update.position not in found
                             and answered == update.reply_to.ref
-                            and not taken(str(message.id))
+                            and not await taken(str(message.id))
                         ):
                             found[update.position] = PostedMessage(ref=str(message.id), thread_ref=thread_id)
                             break
@@ -346,10 +347,10 @@ class DiscordAdapter:
         if parent is None:
             target = await self._channel(channel)
             async with self._errors(channel, "read back the digest's messages in", "Read Message History"):
-                parent = await self._find_parent(target, digest, me, taken or (lambda ref: False))
+                parent = await self._find_parent(target, digest, me, taken or _never_taken)
             if parent is None:
                 return FoundPosts()
-        updates = await self._find_updates(channel, digest, me, taken or (lambda ref: False)) if digest.updates else {}
+        updates = await self._find_updates(channel, digest, me, taken or _never_taken) if digest.updates else {}
         thread_id = parent.thread_ref or self._threads.get(parent.ref) or parent.ref
         stories: dict[int, PostedMessage] = dict(updates)
         seen = 0
@@ -408,7 +409,7 @@ class DiscordAdapter:
                     post.get("owner_id") == str(me)
                     and post.get("name") == name
                     and (since is None or int(post["id"]) > since.id)
-                    and not taken(str(post["id"]))
+                    and not await taken(str(post["id"]))
                 ):
                     return PostedMessage(ref=str(post["id"]), thread_ref=str(post["id"]))
             return None
@@ -417,7 +418,7 @@ class DiscordAdapter:
         seen = 0
         async for message in target.history(limit=HISTORY_LIMIT, after=since, oldest_first=True):
             seen += 1
-            if message.author.id != me or taken(str(message.id)):
+            if message.author.id != me or await taken(str(message.id)):
                 continue  # another digest's parent may carry the same heading (two digests in a day)
             if message.content.startswith(head) or any(
                 e.title == embed_title and (e.description or "").startswith(embed_start) for e in message.embeds
@@ -546,15 +547,15 @@ class DiscordAdapter:
                 unknown=sends,
             ) from None
 
-    def _manager(self, channel: ChannelRef) -> int | None:
+    async def _manager(self, channel: ChannelRef) -> int | None:
         """Who last changed the channel's news, as the core recorded it (kept across restarts)."""
-        stored = self.lookup.channel_manager(channel) if self.lookup is not None else None
+        stored = await self.lookup.channel_manager(channel) if self.lookup is not None else None
         return int(stored) if stored and stored.isdigit() else None
 
     async def _report(self, channel: ChannelRef, problem: str, message: str) -> None:
         """Log the problem and, once per channel and problem, tell whoever last configured the channel by DM."""
         log.error("%s; the digest stays pending", message)
-        user_id = self._manager(channel)
+        user_id = await self._manager(channel)
         if user_id is None or (channel.channel, problem) in self._told:
             return
         self._told.add((channel.channel, problem))
@@ -579,7 +580,7 @@ class DiscordAdapter:
     async def run(self, interaction: Interaction, name: str, text: str) -> None:
         """Defer at once (Discord allows 3 s), run the core command, answer by follow-up."""
         allowed = self.can_manage(interaction)
-        changes = name in PUBLIC_WHEN_OK and text.strip() != name  # bare follow/schedule/settings only show
+        changes = changes_channel(text)
         public = changes and allowed
         if not await self._defer(interaction, ephemeral=not public):
             return
@@ -646,23 +647,27 @@ class DiscordAdapter:
     def _channel_of(self, interaction: Interaction) -> ChannelRef:
         return ChannelRef(self.name, str(interaction.channel_id))
 
-    def feed_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]:
+    async def feed_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]:
         if self.lookup is None:
             return []
         needle = current.strip().casefold()
         choices = []
-        for feed_id, name, url in self.lookup.channel_feeds(self._channel_of(interaction)):
-            label = f"{feed_id}. {name} — {url}"
+        for feed in await self.lookup.channel_feeds(self._channel_of(interaction)):
+            label = f"{feed.id}. {feed.name} — {feed.url}"
             if needle in label.casefold():
-                choices.append(Choice(name=_clip(label, 100), value=str(feed_id)))
+                choices.append(Choice(name=_clip(label, 100), value=str(feed.id)))
         return choices[:25]
 
-    def follow_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]:
+    async def follow_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]:
         if self.lookup is None:
             return []
         needle = current.strip().casefold()
-        topics = self.lookup.channel_follows(self._channel_of(interaction))
+        topics = await self.lookup.channel_follows(self._channel_of(interaction))
         return [Choice(name=_clip(t, 100), value=t[:100]) for t in topics if needle in t.casefold()][:25]
+
+
+async def _never_taken(ref: str) -> bool:
+    return False
 
 
 def _default_permissions(managers: str) -> discord.Permissions | None:

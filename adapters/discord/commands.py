@@ -30,9 +30,9 @@ class Runner(Protocol):
 
     async def refuse(self, interaction: Interaction, name: str, message: str) -> None: ...
 
-    def feed_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]: ...
+    async def feed_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]: ...
 
-    def follow_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]: ...
+    async def follow_choices(self, interaction: Interaction, current: str) -> list[Choice[str]]: ...
 
 
 def quoted(value: str) -> str:
@@ -113,7 +113,7 @@ def build_group(name: str, default_permissions: discord.Permissions | None, runn
 
     @unsubscribe.autocomplete("feed")
     async def _feeds(interaction: Interaction, current: str) -> list[Choice[str]]:
-        return runner.feed_choices(interaction, current)
+        return await runner.feed_choices(interaction, current)
 
     @group.command(name="list", description="This channel's feeds with their state, its schedule and topics")
     async def list_(interaction: Interaction) -> None:
@@ -176,7 +176,7 @@ def build_group(name: str, default_permissions: discord.Permissions | None, runn
 
     @unfollow.autocomplete("topic")
     async def _follows(interaction: Interaction, current: str) -> list[Choice[str]]:
-        return runner.follow_choices(interaction, current)
+        return await runner.follow_choices(interaction, current)
 
     @group.command(name="settings", description="Stories per digest, summary length, the no-news line")
     @app_commands.describe(

@@ -341,13 +341,13 @@ class SlackAdapter:
             raise PostError(f"Slack accepted {what} in {channel} but returned no message ts")
         return ts
 
-    def _manager(self, channel: ChannelRef) -> str | None:
+    async def _manager(self, channel: ChannelRef) -> str | None:
         """Who last changed the channel's news, as the core recorded it (kept across restarts)."""
-        return self.lookup.channel_manager(channel) if self.lookup is not None else None
+        return await self.lookup.channel_manager(channel) if self.lookup is not None else None
 
     async def _tell_manager(self, channel: ChannelRef, code: str, message: str, token: str | None) -> None:
         """Once per channel and problem, a DM to whoever last changed the channel's news (if anyone did)."""
-        user = self._manager(channel)
+        user = await self._manager(channel)
         if user is None or (channel.channel, code) in self._told:
             return
         self._told.add((channel.channel, code))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot import heap
@@ -30,10 +31,9 @@ from bot.ingest.clean import extract_article
 from bot.ingest.fetch import MAX_REDIRECTS, Fetcher, FetchResult, HTTPStatusError
 from bot.ingest.parse import parse_feed
 from bot.ingest.urls import canonical_url
-from bot.models import ChannelRef, ParsedFeed, PollReport
-from bot.ports import Clock
-from bot.store.feeds import FeedSchedule
-from bot.store.store import FeedRow, Store
+from bot.models import ChannelRef, FeedRow, FeedSchedule, ParsedFeed, PollReport
+from bot.ports import Clock, IngestStore
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class _Fetched:
 
 
 async def poll_feeds(
-    store: Store,
+    storage: Storage[IngestStore],
     fetcher: Fetcher,
     settings: Settings,
     clock: Clock,
@@ -65,11 +65,11 @@ async def poll_feeds(
     # The lease outlasts the slowest possible fetch (every hop timing out), so a claimed
     # feed is only taken again if this poller died.
     lease = timedelta(seconds=settings.fetch.timeout_seconds * (MAX_REDIRECTS + 1)) + timedelta(minutes=5)
-    targets = store.claim_feeds(now, now + lease, ids=feed_ids, due_only=due_only)
+    targets = await storage.run(lambda s: s.claim_feeds(now, now + lease, ids=feed_ids, due_only=due_only))
     report = PollReport(feeds=len(targets))
     index: StoryIndex | None = None
 
-    def story_index() -> StoryIndex:
+    def story_index(store: IngestStore) -> StoryIndex:
         nonlocal index  # built on first use: a pass of 304s needs no clustering candidates
         cached = _INDEXES.get(store)
         if index is None or cached is None or cached.index is not index:  # none yet, or dropped by a failed store
@@ -82,7 +82,7 @@ async def poll_feeds(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-parse") as parser:
         full_text = {fc.url for fc in settings.feeds if fc.full_text}
         tasks = [
-            asyncio.ensure_future(_fetch(fetcher, t.feed, now, parser, store if t.feed.url in full_text else None))
+            asyncio.ensure_future(_fetch(fetcher, t.feed, now, parser, storage if t.feed.url in full_text else None))
             for t in targets
         ]
         try:
@@ -91,34 +91,42 @@ async def poll_feeds(
             loop = asyncio.get_running_loop()
             for target, task in zip(targets, tasks, strict=True):
                 fetched = await task
-                args = (store, settings, policy, target, fetched, now, story_index, report)
-                if fetched.parsed is not None:
-                    # storing new items (enrich, cluster, write) runs on the parse thread, in feed order,
-                    # so a big first poll never stalls the loop that answers chat commands; a 304 or an
-                    # unchanged body is too cheap to be worth the hand-over
-                    settled = await loop.run_in_executor(parser, _settle, *args)
-                else:
-                    settled = _settle(*args)
+                # storing (enrich, cluster, write; a failure's notices) runs on the parse thread, in feed
+                # order, so neither a big first poll nor a locked database stalls the loop that answers
+                # chat commands; the store is reached through the storage boundary's error translation
+                settled = await loop.run_in_executor(
+                    parser,
+                    storage.call,
+                    partial(_settle_with, settings, policy, target, fetched, now, story_index, report),
+                )
                 results.append((target.feed.id, settled))
         finally:
             for task in tasks:
                 task.cancel()
             del tasks  # the fetch outcomes (and their errors' tracebacks) are garbage from here on
-    # the notices go in with the state that marks them told, so a crash cannot lose one
-    store.save_poll_results(results, report.notices, now)
-    cached = _INDEXES.get(store)
-    if index is not None and cached is not None and cached.index is index:
-        # what this pass stored is in the index already: the next pass loads only newer articles
-        cached.top_id = store.max_article_id()
-        # a rebuilt index is all new to the collector; otherwise only what this pass added is
-        heap.grew(len(cached.index) if cached.fresh else report.new_articles)
-        cached.fresh = False
+
+    def save(store: IngestStore) -> None:
+        # the notices go in with the state that marks them told, so a crash cannot lose one
+        store.save_poll_results(results, report.notices, now)
+        cached = _INDEXES.get(store)
+        if index is not None and cached is not None and cached.index is index:
+            # what this pass stored is in the index already: the next pass loads only newer articles
+            cached.top_id = store.max_article_id()
+            # a rebuilt index is all new to the collector; otherwise only what this pass added is
+            heap.grew(len(cached.index) if cached.fresh else report.new_articles)
+            cached.fresh = False
+
+    await storage.run(save)
     report.seconds = time.perf_counter() - started
     return report
 
 
 async def _fetch(
-    fetcher: Fetcher, feed: FeedRow, now: datetime, parser: ThreadPoolExecutor, full_text_store: Store | None = None
+    fetcher: Fetcher,
+    feed: FeedRow,
+    now: datetime,
+    parser: ThreadPoolExecutor,
+    full_text_storage: Storage[IngestStore] | None = None,
 ) -> _Fetched:
     try:
         result = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
@@ -131,8 +139,8 @@ async def _fetch(
         parsed = await asyncio.get_running_loop().run_in_executor(
             parser, lambda: parse_feed(body, url=url, now=now, headers=headers)
         )
-        if full_text_store is not None:
-            parsed = await _with_full_text(fetcher, full_text_store, feed, parsed, parser)
+        if full_text_storage is not None:
+            parsed = await _with_full_text(fetcher, full_text_storage, feed, parsed, parser)
         return _Fetched(result, body_hash, parsed)
     except Exception as exc:  # kept and reported per feed, in order
         return _Fetched(error=exc)
@@ -151,11 +159,11 @@ class _IndexCache:
 # clustering window every minute would cost more than the passes themselves. It is rebuilt
 # hourly, which also drops articles that left the window (and any another worker stored out of
 # id order).
-_INDEXES: weakref.WeakKeyDictionary[Store, _IndexCache] = weakref.WeakKeyDictionary()
+_INDEXES: weakref.WeakKeyDictionary[IngestStore, _IndexCache] = weakref.WeakKeyDictionary()
 INDEX_REBUILD = timedelta(hours=1)
 
 
-def _cached_index(store: Store, settings: Settings, now: datetime) -> StoryIndex:
+def _cached_index(store: IngestStore, settings: Settings, now: datetime) -> StoryIndex:
     since = now - timedelta(hours=settings.digest.cluster_hours)
     cached = _INDEXES.get(store)
     if (
@@ -179,7 +187,7 @@ FULL_TEXT_PAGES_PER_PASS = 20  # a feed that suddenly lists hundreds of new item
 
 
 async def _with_full_text(
-    fetcher: Fetcher, store: Store, feed: FeedRow, parsed: ParsedFeed, parser: ThreadPoolExecutor
+    fetcher: Fetcher, storage: Storage[IngestStore], feed: FeedRow, parsed: ParsedFeed, parser: ThreadPoolExecutor
 ) -> ParsedFeed:
     """Replace new items' teaser text by their article page's main text (through the same guarded fetcher)."""
     loop = asyncio.get_running_loop()
@@ -187,7 +195,7 @@ async def _with_full_text(
     pages = 0
     urls = {item.guid: canonical_url(item.url) for item in parsed.items if item.url}
     # the same exact-dedupe keys store_items uses, looked up once for the whole feed
-    known_guids, known_urls = store.known_keys(feed.id, list(urls), list(urls.values()))
+    known_guids, known_urls = await storage.run(lambda s: s.known_keys(feed.id, list(urls), list(urls.values())))
     for item in parsed.items:
         new = item.guid in urls and item.guid not in known_guids and urls[item.guid] not in known_urls
         if new and item.url and pages < FULL_TEXT_PAGES_PER_PASS:
@@ -220,8 +228,21 @@ def _charset(headers: dict[str, str] | None) -> str:
     return "utf-8"
 
 
+def _settle_with(
+    settings: Settings,
+    policy: schedule.Policy,
+    target: FeedSchedule,
+    fetched: _Fetched,
+    now: datetime,
+    story_index: Callable[[IngestStore], StoryIndex],
+    report: PollReport,
+    store: IngestStore,
+) -> dict[str, Any]:
+    return _settle(store, settings, policy, target, fetched, now, partial(story_index, store), report)
+
+
 def _settle(
-    store: Store,
+    store: IngestStore,
     settings: Settings,
     policy: schedule.Policy,
     target: FeedSchedule,
@@ -273,7 +294,7 @@ def _settle(
 
 
 def _store_new_items(
-    store: Store,
+    store: IngestStore,
     feed: FeedRow,
     parsed: ParsedFeed,
     settings: Settings,
@@ -305,7 +326,7 @@ def _changed(feed: FeedRow, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _failed(
-    store: Store,
+    store: IngestStore,
     policy: schedule.Policy,
     target: FeedSchedule,
     exc: Exception,
@@ -346,7 +367,7 @@ def _failed(
     return values
 
 
-def _tell(store: Store, feed_id: int, text: str) -> list[tuple[ChannelRef, str]]:
+def _tell(store: IngestStore, feed_id: int, text: str) -> list[tuple[ChannelRef, str]]:
     return [(channel, text) for channel in store.subscribers(feed_id)]
 
 
@@ -372,7 +393,7 @@ def format_report(report: PollReport) -> str:
 
 
 def store_items(
-    store: Store, feed: FeedRow, parsed: ParsedFeed, settings: Settings, now: datetime, index: StoryIndex
+    store: IngestStore, feed: FeedRow, parsed: ParsedFeed, settings: Settings, now: datetime, index: StoryIndex
 ) -> int:
     """Store the feed's new items, oldest first, in one transaction; returns how many were new.
 

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.models import PlannedUpdate, PostedMessage
 from bot.store.rows import DigestRow, ToldStory, new_id
 from bot.store.schema import (
     article_feeds,
@@ -301,9 +302,11 @@ class DigestQueries:
                 .order_by(digest_items.c.position)
             ).all()
             story_ids = tuple(i.story_id for i in items if i.kind != "update")
-            updates = tuple((i.position, i.story_id, dict(i.detail or {})) for i in items if i.kind == "update")
+            updates = tuple(
+                PlannedUpdate(i.position, i.story_id, dict(i.detail or {})) for i in items if i.kind == "update"
+            )
             posted = {
-                r.position: (r.ref, r.thread_ref)
+                r.position: PostedMessage(r.ref, r.thread_ref)
                 for r in conn.execute(sa.select(posted_messages).where(posted_messages.c.digest_id == digest_id))
             }
         return DigestRow(

@@ -1,4 +1,9 @@
-"""Open a database by URL: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL."""
+"""Open a database by URL: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL (lock timeout).
+
+A statement waits at most LOCK_WAIT_MS for another connection's lock, on both databases: less
+than the 3 s Slack and Discord allow for an acknowledgement, so nobody waits on a lock silently;
+bot.storage decides whether the unit of work tries again (background) or says so (a command).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,19 @@ from sqlalchemy.engine import Engine
 
 from bot.errors import StorageError
 
+LOCK_WAIT_MS = 2000  # bot.storage.LOCK_WAIT_SECONDS
+
 
 def create_engine(url: str) -> Engine:
     """An engine for `url`; SQLite connections get the pragmas a long-running bot needs."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    connect_args: dict[str, Any] = {}
+    if url.startswith("postgresql"):
+        # lock_timeout bounds each wait for a row or table lock (create_digest's FOR SHARE behind a poll)
+        connect_args["options"] = f"-c lock_timeout={LOCK_WAIT_MS}"
     try:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, connect_args=connect_args)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StorageError(f"cannot use the database URL: {exc}") from None
     if engine.dialect.name == "sqlite":
@@ -29,6 +40,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # WAL lets the poller write while a digest reads; busy_timeout rides out short write locks
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()

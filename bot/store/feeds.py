@@ -7,7 +7,6 @@ so two pollers (or a scheduled and a manual poll) never fetch the same URL at on
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.ingest.urls import feed_key
-from bot.models import ChannelRef
+from bot.models import ChannelRef, FeedSchedule
 from bot.store.notices import queue_notices
 from bot.store.rows import FeedRow, feed_row
 from bot.store.schema import (
@@ -27,17 +26,6 @@ from bot.store.schema import (
 from bot.store.upsert import insert_missing
 
 _CHUNK = 500  # ids per IN (...) list, well under every backend's bound-parameter limit
-
-
-@dataclass(frozen=True)
-class FeedSchedule:
-    """A feed row with the polling state the poller needs beyond FeedRow."""
-
-    feed: FeedRow
-    next_check_at: datetime | None
-    interval_seconds: int | None
-    paused_at: datetime | None
-    pause_notified: bool
 
 
 def _schedule(r: Any) -> FeedSchedule:

@@ -18,11 +18,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from bot.errors import StorageError
+from bot.store.engine import LOCK_WAIT_MS
 from bot.store.schema import metadata
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+MIGRATION_LOCK_WAIT_MS = 60_000
 
 
 def _config() -> Config:
@@ -57,7 +61,9 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
         try:
             with conn.begin():
                 if not sqlite:
-                    # two workers starting together: the second waits, then finds nothing to do
+                    # two workers starting together: the second waits (as long as the first takes,
+                    # not the lock wait units of work get), then finds nothing to do
+                    conn.execute(sa.text("SET LOCAL lock_timeout = 0"))
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(7468310001)"))
                 before = current_revision(conn)
                 known = {rev.revision for rev in script.walk_revisions()}
@@ -106,6 +112,8 @@ def _sqlite_transactional(conn: Connection) -> None:
     # a migration that rebuilds a table must not cascade-delete the rows that point at it;
     # the pragma only takes effect outside a transaction
     raw.execute("PRAGMA foreign_keys=OFF")
+    # a second process starting meanwhile waits for the whole migration, not one statement's lock wait
+    raw.execute(f"PRAGMA busy_timeout={MIGRATION_LOCK_WAIT_MS}")
     event.listen(conn, "begin", _begin_immediate)
 
 
@@ -119,6 +127,7 @@ def _sqlite_restore(conn: Connection) -> None:
     raw = conn.connection.driver_connection
     assert raw is not None
     raw.execute("PRAGMA foreign_keys=ON")
+    raw.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")
     raw.isolation_level = ""  # pysqlite's default
 
 

@@ -5,24 +5,14 @@ then marked sent, put off for a retry, or dropped with the reason, by the lease 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.models import ChannelRef
+from bot.models import ChannelRef, NoticeRow
 from bot.store.schema import notices
-
-
-@dataclass(frozen=True)
-class NoticeRow:
-    id: int
-    channel: ChannelRef
-    text: str
-    created_at: datetime
-    attempts: int
 
 
 def queue_notices(conn: sa.Connection, items: Sequence[tuple[ChannelRef, str]], now: datetime) -> None:

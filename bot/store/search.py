@@ -8,12 +8,11 @@ when nothing does, any word but the common little ones may.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.models import SearchHit
 from bot.store.schema import UTCDateTime
 
 CANDIDATES = 200  # best text matches re-ranked for recency; plenty for a top 5
@@ -24,14 +23,6 @@ STOPWORDS = frozenset(
         "our his her she him out off all any new"
     ).split()
 )
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    article_id: int
-    story_id: int
-    relevance: float  # higher is better, comparable only within one lookup
-    when: datetime
 
 
 class SearchQueries:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.errors import StorageError
+from bot.models import NoticeRow, SearchHit
 from bot.store import migrate
 from bot.store.articles import ArticleQueries, index_article
 from bot.store.channels import ChannelQueries
@@ -17,9 +18,9 @@ from bot.store.digests import DigestQueries
 from bot.store.engine import create_engine
 from bot.store.feeds import FeedQueries
 from bot.store.maintenance import MaintenanceQueries
-from bot.store.notices import NoticeQueries, NoticeRow
+from bot.store.notices import NoticeQueries
 from bot.store.rows import DigestRow, FeedRow, StoredArticle, SubscriptionRow
-from bot.store.search import SearchHit, SearchQueries
+from bot.store.search import SearchQueries
 
 __all__ = [
     "DigestRow",
