@@ -32,7 +32,7 @@ async def test_resume_keeps_planned_positions_when_a_story_is_gone(settings: Any
     app = App.open(settings, clock=clock, adapters={"console": FlakyAdapter(fail_on=3)})  # parent, 1, then fails
     await app.poll()
     [sub] = app.store.subscriptions()
-    await run_digest(app.store, app.adapters, sub, settings.digest, clock, NOW)
+    await run_digest(app.storage, app.adapters, sub, settings.digest, clock, NOW)
     row = app.store.digest(1)
     assert row is not None and sorted(row.posted) == [0, 1]
     # the feed behind story 2 goes away before the retry
@@ -40,7 +40,7 @@ async def test_resume_keeps_planned_positions_when_a_story_is_gone(settings: Any
     app.store.remove_feed(second[0].feed_id)
     app.adapters["console"] = after = FlakyAdapter()
     clock.advance(minutes=3)
-    await run_digest(app.store, app.adapters, sub, settings.digest, clock, NOW)
+    await run_digest(app.storage, app.adapters, sub, settings.digest, clock, NOW)
     done = app.store.digest(1)
     assert done is not None and done.status == "posted"
     assert done.posted[2].ref.startswith("skipped")
@@ -70,7 +70,7 @@ async def test_a_story_refused_for_good_is_skipped_and_the_rest_posted(settings:
     app = App.open(settings, clock=clock, adapters={"console": adapter})
     await app.poll()
     [sub] = app.store.subscriptions()
-    outcomes = await run_digest(app.store, app.adapters, sub, settings.digest, clock, NOW)
+    outcomes = await run_digest(app.storage, app.adapters, sub, settings.digest, clock, NOW)
     assert [(o.status, o.stories) for o in outcomes] == [("posted", 8)]
     row = app.store.digest(1)
     assert row is not None and row.status == "posted" and row.posted[2].ref == "skipped: invalid_blocks"
@@ -82,7 +82,7 @@ async def test_a_refused_parent_waits_then_the_minute_job_finishes_it(settings: 
     app = App.open(settings, clock=clock, adapters={"console": FlakyAdapter(fail_on=1)})
     await app.poll()
     [sub] = app.store.subscriptions()
-    [outcome] = await run_digest(app.store, app.adapters, sub, settings.digest, clock, NOW)
+    [outcome] = await run_digest(app.storage, app.adapters, sub, settings.digest, clock, NOW)
     assert outcome.status == "failed" and "channel_not_found" in outcome.message
     app.adapters["console"] = healthy = FlakyAdapter()
     assert await finish_pending(app) == 0  # not before its retry time
@@ -109,7 +109,7 @@ async def test_a_lost_lease_stops_posting(settings: Any) -> None:
     app = App.open(settings, clock=clock, adapters={"console": adapter})
     await app.poll()
     [sub] = app.store.subscriptions()
-    [outcome] = await run_digest(app.store, app.adapters, sub, settings.digest, clock, NOW)
+    [outcome] = await run_digest(app.storage, app.adapters, sub, settings.digest, clock, NOW)
     assert outcome.status == "busy"
     assert len(adapter.sent) == 3  # parent, 1 and 2; nothing after the lease was lost
     await app.close()
@@ -126,13 +126,13 @@ async def test_no_flood_waits_for_a_feed_whose_first_fetch_failed(tmp_path: Path
     report = await app.poll()  # the file is not there yet: the first fetch fails
     assert report.failed == 1
     [sub] = app.store.subscriptions()
-    await run_digest(app.store, app.adapters, sub, settings.digest, clock, NOW)
+    await run_digest(app.storage, app.adapters, sub, settings.digest, clock, NOW)
     assert app.store.unsettled_feeds(sub.id)  # not settled on a failure
     feed.write_bytes((EXAMPLE_FEEDS / "pacific-wire.xml").read_bytes())
     clock.advance(hours=2)
     await app.poll()
     clock.advance(minutes=1)
-    outcomes = await run_digest(app.store, app.adapters, sub, settings.digest, clock, clock.now())
+    outcomes = await run_digest(app.storage, app.adapters, sub, settings.digest, clock, clock.now())
     assert [(o.status, o.stories) for o in outcomes] == [("posted", 1)]  # the newest item only
     await app.close()
 

@@ -333,7 +333,7 @@ async def test_a_dead_workers_claim_is_taken_over_at_once(
     digest_id = _claimed_digest(app, clock, dead_owner())
     [sub] = app.store.subscriptions()
     # the lease has 30 s left, but its holder is gone: no waiting
-    outcomes = await run_digest(app.store, app.adapters, sub, app.settings.digest, clock)
+    outcomes = await run_digest(app.storage, app.adapters, sub, app.settings.digest, clock)
     assert outcomes[0].status == "resumed" and outcomes[0].stories == 8
     row = app.store.digest(digest_id)
     assert row is not None and row.status == "posted"
@@ -346,7 +346,7 @@ async def test_a_live_workers_claim_is_respected_and_named(
     app, adapter = console_app
     _claimed_digest(app, clock, owner_of(sleeper.pid))
     [sub] = app.store.subscriptions()
-    outcomes = await run_digest(app.store, app.adapters, sub, app.settings.digest, clock)
+    outcomes = await run_digest(app.storage, app.adapters, sub, app.settings.digest, clock)
     assert outcomes[0].status == "busy" and f"{HOST}:{sleeper.pid}" in outcomes[0].message
     assert adapter.sent == []
     assert await finish_pending(app) == 0  # the minute job leaves it too
@@ -395,7 +395,7 @@ async def test_the_heartbeat_keeps_the_claim_through_a_long_wait(
 
     app.adapters["console"] = SlowStory()
     [sub] = app.store.subscriptions()
-    outcomes = await run_digest(app.store, app.adapters, sub, app.settings.digest, clock)
+    outcomes = await run_digest(app.storage, app.adapters, sub, app.settings.digest, clock)
     assert held == [False]  # renewed meanwhile: nobody else could take it
     assert outcomes[0].status == "posted" and outcomes[0].stories == 8
 

@@ -292,7 +292,7 @@ async def test_two_digests_planned_at_the_same_moment_carry_one_follow_up(
         planned = app.store.digest(first)
         assert planned is not None and len(planned.updates) == 1
         # a second planner (another process) worked out the same follow-up before the first committed
-        same = [(sid, detail) for _, sid, detail in planned.updates]
+        same = [(u.story_id, u.detail) for u in planned.updates]
         later = morning.now() + timedelta(seconds=1)
         second = app.store.create_digest(sub.id, later, "News", [], later, updates=same)
         row = app.store.digest(second) if second is not None else None

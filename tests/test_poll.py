@@ -25,6 +25,8 @@ from bot.errors import PostError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poll import format_report, poll_feeds
 from bot.models import ChannelRef, PollReport, PostedMessage
+from bot.storage import Storage
+from bot.store.errors import translate
 from bot.store.feeds import FeedSchedule
 from bot.store.store import Store
 from tests.conftest import FixedClock
@@ -110,6 +112,7 @@ class Rig:
     def __init__(self, db_url: str, settings: Settings, site: Site, server: TestServer) -> None:
         self.db_url = db_url
         self.store = Store.open(db_url)
+        self.storage = Storage(self.store, translate=translate)
         self.settings = settings
         self.fetcher = Fetcher(settings.fetch)
         self.clock = FixedClock()
@@ -125,7 +128,7 @@ class Rig:
         return feed_id
 
     async def poll(self, *, due_only: bool = False, **kw: Any) -> PollReport:
-        return await poll_feeds(self.store, self.fetcher, self.settings, self.clock, due_only=due_only, **kw)
+        return await poll_feeds(self.storage, self.fetcher, self.settings, self.clock, due_only=due_only, **kw)
 
     def state(self, feed_id: int) -> FeedSchedule:
         return self.store.feed_schedules([feed_id])[0]
@@ -278,7 +281,7 @@ async def test_guard_refuses_private_targets_during_a_poll(db_url: str, tmp_path
     fid = store.add_feed("http://10.1.2.3/feed", clock.now())
     store.add_feed("http://localhost:9/feed", clock.now())
     fetcher = Fetcher(guarded.fetch)
-    report = await poll_feeds(store, fetcher, guarded, clock)
+    report = await poll_feeds(Storage(store, translate=translate), fetcher, guarded, clock)
     await fetcher.close()
     assert report.failed == 2
     assert "refused: 10.1.2.3 is a private address" in report.errors[0]

@@ -109,11 +109,11 @@ async def test_digest_now_then_the_scheduled_digest_do_not_repeat_stories(settin
     app = App.open(settings, clock=clock, adapters={"console": adapter})
     await app.poll()
     [sub_row] = app.store.subscriptions()
-    manual = await app.digest_for(sub_row, "manual")
+    manual = await app.delivery.digest_for(sub_row, "manual")
     assert [(o.status, o.stories) for o in manual] == [("posted", 5)]
     first = set(adapter.sent[1:])
     clock.current = utc(2026, 11, 26, 8)
-    scheduled = await run_digest(app.store, app.adapters, sub_row, settings.digest, clock, utc(2026, 11, 26, 8))
+    scheduled = await run_digest(app.storage, app.adapters, sub_row, settings.digest, clock, utc(2026, 11, 26, 8))
     assert [(o.status, o.stories) for o in scheduled] == [("posted", 4)]  # the other four of the nine
     assert not first & set(adapter.sent[7:])
     assert len(set(adapter.sent[1:6]) | set(adapter.sent[7:])) == 9
@@ -127,12 +127,12 @@ async def test_a_crash_after_the_third_of_five_posts_resumes_with_four_and_five(
     await app.poll()
     [sub_row] = app.store.subscriptions()
     with pytest.raises(RuntimeError):
-        await run_digest(app.store, app.adapters, sub_row, settings.digest, clock, utc(2026, 11, 26, 8))
+        await run_digest(app.storage, app.adapters, sub_row, settings.digest, clock, utc(2026, 11, 26, 8))
     assert len(crashing.sent) == 4
     app.adapters["console"] = after = FlakyAdapter()
     clock.current = utc(2026, 11, 26, 8, 5)
     # the restarted job for the same slot: it resumes the pending digest and finds the slot taken
-    outcomes = await run_digest(app.store, app.adapters, sub_row, settings.digest, clock, utc(2026, 11, 26, 8))
+    outcomes = await run_digest(app.storage, app.adapters, sub_row, settings.digest, clock, utc(2026, 11, 26, 8))
     assert [(o.status, o.stories) for o in outcomes] == [("resumed", 2)]
     row = app.store.digest(1)
     assert row is not None and row.status == "posted"
@@ -149,8 +149,8 @@ async def test_two_overlapping_triggers_never_post_the_same_digest_twice(setting
     [sub_row] = app.store.subscriptions()
     slot = utc(2026, 11, 26, 8)
     results = await asyncio.gather(
-        run_digest(app.store, app.adapters, sub_row, settings.digest, clock, slot),
-        run_digest(app.store, app.adapters, sub_row, settings.digest, clock, slot),
+        run_digest(app.storage, app.adapters, sub_row, settings.digest, clock, slot),
+        run_digest(app.storage, app.adapters, sub_row, settings.digest, clock, slot),
     )
     statuses = sorted(o.status for outcomes in results for o in outcomes)
     assert "posted" in statuses and statuses.count("posted") == 1, statuses
