@@ -311,7 +311,11 @@ async def post_pending(
     """Post the channel's pending digests, oldest first; stop at the first the platform refuses."""
     outcomes = []
     for row in await storage.run(lambda s: s.pending_digests(sub.id)):
-        outcome = await _post(storage, adapter, row, sub, settings, clock, "posted" if row.id == new_id else "resumed")
+        # "resumed" means finishing what an earlier run began; a digest a concurrent trigger planned a
+        # moment ago, untouched since, is simply posted
+        untouched = not row.posted and row.in_doubt is None and row.last_error is None and row.claimed_by is None
+        fresh = row.id == new_id or untouched
+        outcome = await _post(storage, adapter, row, sub, settings, clock, "posted" if fresh else "resumed")
         outcomes.append(outcome)
         if outcome.status == "failed":
             break

@@ -1,7 +1,9 @@
-"""The command router: one handler per command, a neutral CommandRequest in and a Reply out.
+"""The commands service: one handler per command, a neutral CommandRequest in and a Reply out.
 
 Commands that change a channel's subscriptions or settings check `can_manage` first. Every
-wrong command answers with what was wrong and the usage line; nothing is half-changed.
+wrong command answers with what was wrong and the usage line; nothing is half-changed. Each
+command's database work is a unit of work on the storage thread (bot.storage), through the
+CommandStore port; the same service answers the adapters' lookups (bot.ports.ChannelLookup).
 """
 
 from __future__ import annotations

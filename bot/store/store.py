@@ -1,7 +1,9 @@
 """Store: every query the core runs, on SQLite or PostgreSQL through the same Core SQL.
 
 The queries are grouped by domain in feeds, channels, articles, digests and notices; each call is
-one short transaction. Raises StorageError when the database cannot be used.
+one short transaction. It implements every storage port of bot.ports; the core reaches it only
+through bot.storage.Storage, off the event loop, which turns SQLAlchemy's errors into
+StorageError/StorageBusy (bot/store/errors.py).
 """
 
 from __future__ import annotations
