@@ -228,8 +228,9 @@ def ecb_entities() -> None:
         print(f"== Entities on ECB+ dev: skipped (spaCy's en_core_web_sm is not installed: {exc})")
         return
     from bot.nlp.condense import condense
-    from bot.nlp.entities import extract_entities, rank_entities
+    from bot.nlp.entities import extract_entities
     from bot.nlp.highlight import highlight
+    from bot.nlp.salience import rank_entities
 
     arts, _ = _ecb()
     counts = dict.fromkeys(("ent_hit_p", "ent_n_p", "ent_hit_g", "ent_n_g", "hl_hit", "hl_n", "hl_first"), 0)
@@ -597,7 +598,7 @@ def _cluster_stream(docs: list[tuple[str, str, datetime | None]], settle: bool =
 
 def speed() -> None:
     from bot.nlp.condense import condense
-    from bot.nlp.entities import rank_entities
+    from bot.nlp.salience import rank_entities
 
     print("== Speed (per article, no I/O)")
     docs = _feed_stream(10_000)

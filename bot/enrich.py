@@ -16,8 +16,9 @@ from bot.config import DigestSettings
 from bot.models import FeedItem
 from bot.nlp.bold_gate import highlightable
 from bot.nlp.condense import condense
-from bot.nlp.entities import Extractor, get_extractor, rank_entities
+from bot.nlp.entities import Extractor, get_extractor
 from bot.nlp.fingerprint import content_hash, sketch
+from bot.nlp.salience import rank_entities
 from bot.nlp.storyvec import StoryFeatures, story_features
 
 

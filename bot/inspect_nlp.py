@@ -18,9 +18,10 @@ from bot.config import DigestSettings
 from bot.enrich import Enriched, cluster_features
 from bot.ingest.clean import clean_content
 from bot.nlp.condense import condense
-from bot.nlp.entities import Extractor, extract_entities, get_extractor, rank_entities
+from bot.nlp.entities import Extractor, extract_entities, get_extractor
 from bot.nlp.fingerprint import content_hash
 from bot.nlp.highlight import highlight
+from bot.nlp.salience import rank_entities
 
 KINDS = ("condense", "entities", "cluster")
 

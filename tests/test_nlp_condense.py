@@ -8,8 +8,8 @@ import pytest
 
 from bot.models import KeyEntity
 from bot.nlp.condense import condense
-from bot.nlp.entities import rank_entities
 from bot.nlp.highlight import highlight
+from bot.nlp.salience import rank_entities
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 BOILERPLATE = ("Spread the love", "READ ALSO:", "Leave a Reply")

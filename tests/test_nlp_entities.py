@@ -10,7 +10,8 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.models import Entity
-from bot.nlp.entities import EXTRACTORS, extract_entities, get_extractor, rank_entities
+from bot.nlp.entities import EXTRACTORS, extract_entities, get_extractor
+from bot.nlp.salience import rank_entities
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 BOILERPLATE = ("Spread the love", "READ ALSO:", "Leave a Reply")

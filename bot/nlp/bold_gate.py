@@ -8,6 +8,11 @@ not be (mid-sentence), and never written in lower case as an ordinary word. That
 sentence-initial verbs and nouns ("Give", "Film") and the common words of a product or firm name
 split apart ("List" of "Angie's List", which "will list on the Nasdaq"; "Touch" of "iPod Touch")
 that would otherwise be bolded. This filter sits where enrichment calls the extractor; it keeps the extractor's ranking.
+
+It is not the heuristic extractor's evidence rule (`bot.nlp.entities`) and stays apart on purpose:
+it judges the ranked text of either extractor ("Calif.", "People.com" from spaCy) against the raw
+text, and drops a brand's tail. Deciding with the extractor's token evidence instead changed 11
+of 2,650 one-word decisions over the heuristic's output and 62 of 2,433 over spaCy's (ECB+ dev).
 """
 
 from __future__ import annotations

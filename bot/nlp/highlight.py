@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from bot.models import KeyEntity, Span
-from bot.nlp.entities import not_prose, overlaps_any
+from bot.nlp.not_prose import not_prose, overlaps_any
 
 
 def highlight(summary: str, ranked: Sequence[KeyEntity], *, limit: int = 5) -> tuple[list[str], list[Span]]:
