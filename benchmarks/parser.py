@@ -1,0 +1,351 @@
+"""Does the lxml fast path of the parse step pay for itself in a whole poll pass? Both ways, same run.
+
+Two bots in one process poll the same local feeds, one with the fast path (`parse_fast`) and one
+forced onto feedparser, alternating which goes first:
+  (a) the first poll of N feeds: every body new, so parse + enrich + cluster + store;
+  (b) steady-state passes: each pass 1 feed in 20 gains a new entry (a different random 5% each
+      time), the rest answer 304 or send the same bytes (every 4th server sends no validators).
+For each it prints wall and CPU seconds and the CPU split: parse / enrich / cluster + store / the
+rest (HTTP, scheduling, the poll-state write). Then CPU seconds per day for the same feeds polled
+on the intervals bot/ingest/schedule.py gives them (each feed's dates shifted so its newest entry
+is "now", as if it were live).
+
+Feeds: ../shared/data/feeds/realworld, the 200 files that hold entries (or only the < 30 KB ones
+with --small), served by bench/ingest.py's aiohttp server in a child process, whose CPU is not
+counted. Run:
+    python benchmarks/parser.py [--passes 8] [--small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import multiprocessing as mp
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.ingest import (  # noqa: E402  (the path above first)
+    CHANGED_EVERY,
+    NEWS_SIZED,
+    NO_VALIDATORS_EVERY,
+    REALWORLD,
+    serve,
+    set_round,
+    with_new_item,
+)
+
+SEED = 20261204
+MODES = ("fast path", "feedparser only")
+DAY = 86_400.0
+# Client CPU of a new TLS connection (../shared/docs/INGEST.md section 2, aiohttp, measured there, not
+# here): loopback HTTP reuses connections, while 200 real feeds on ~200 hosts over HTTPS mostly do not.
+TLS_HANDSHAKE_CPU = 0.0023
+
+
+def corpus(small: bool) -> list[bytes]:
+    import csv
+
+    with (REALWORLD / "MANIFEST.csv").open(encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if int(r["entries"]) > 0]
+    return [(REALWORLD / r["path"]).read_bytes() for r in rows if not small or int(r["bytes"]) < NEWS_SIZED]
+
+
+def build_rounds(first: list[bytes], passes: int) -> list[list[bytes]]:
+    """Round 0 is the first poll; in each later round a fresh random 5% of the feeds gains an entry."""
+    rng = random.Random(SEED)
+    n = len(first)
+    rounds = [list(first)]
+    for r in range(1, passes + 1):
+        bodies = list(rounds[-1])
+        for i in rng.sample(range(n), max(1, n // CHANGED_EVERY)):
+            bodies[i] = with_new_item(bodies[i], r * n + i)
+        rounds.append(bodies)
+    return rounds
+
+
+class Split:
+    """CPU time (of the thread doing the work) spent in parse, enrich and store_items, per pass."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.cpu[name] += time.thread_time() - t
+                    self.calls[name] += 1
+
+        return timed
+
+
+@contextlib.contextmanager
+def instrumented(mode: str, split: Split) -> Iterator[None]:
+    """Time the pass's stages; in "feedparser only" mode the fast path declines every document,
+    which is what parse_feed does for a document it cannot read (the switch lives here only)."""
+    import bot.ingest.parse as parse_module
+    import bot.ingest.poll as poll_module
+
+    saved = (parse_module._parse_fast, poll_module.parse_feed, poll_module.enrich, poll_module.store_items)
+    if mode == "feedparser only":
+        parse_module._parse_fast = lambda *a, **k: None
+    poll_module.parse_feed = split.wrap("parse", saved[1])
+    poll_module.enrich = split.wrap("enrich", saved[2])
+    poll_module.store_items = split.wrap("store", saved[3])
+    try:
+        yield
+    finally:
+        parse_module._parse_fast, poll_module.parse_feed, poll_module.enrich, poll_module.store_items = saved
+
+
+class Bot:
+    """One bot: its own SQLite database and fetcher, all feeds subscribed."""
+
+    def __init__(self, mode: str, base: str, n: int, workdir: Path) -> None:
+        from bot.config import settings_from_dict
+        from bot.ports import SystemClock
+        from bot.store.store import Store
+
+        workdir.mkdir()
+        self.mode = mode
+        self.settings = settings_from_dict(
+            {
+                "bot": {"database": f"sqlite:///{workdir / 'bench.db'}"},
+                # N feeds on one loopback host stand in for N hosts
+                "fetch": {"allow_private_networks": True, "max_concurrency": 20, "max_per_host": 20},
+            },
+            workdir / "config.toml",
+        )
+        self.store = Store.open(self.settings.database_url)
+        self.clock = SystemClock()
+        for i in range(n):
+            self.store.add_feed(f"{base}/feed/{i}", self.clock.now())
+
+    async def poll(self) -> dict[str, Any]:
+        from bot.ingest.fetch import Fetcher
+        from bot.ingest.poll import poll_feeds
+
+        split = Split()
+        fetcher = Fetcher(self.settings.fetch)  # a fresh one per pass: passes are minutes apart in a real bot
+        with instrumented(self.mode, split):
+            wall, cpu = time.perf_counter(), time.process_time()
+            report = await poll_feeds(self.store, fetcher, self.settings, self.clock)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        await fetcher.close()
+        parse, enrich, store = split.cpu["parse"], split.cpu["enrich"], split.cpu["store"]
+        return {
+            "wall": wall,
+            "cpu": cpu,
+            "parse": parse,
+            "enrich": enrich,
+            "store": store - enrich,  # store_items encloses enrich: dedupe, clustering, the write
+            "rest": cpu - parse - store,
+            "parsed": split.calls["parse"],
+            "report": report,
+        }
+
+
+def warm_up(bodies: list[bytes]) -> None:
+    """Import and compile everything both modes use, so that neither pays it inside a measurement."""
+    from bot.config import DigestSettings
+    from bot.enrich import enrich
+    from bot.errors import FeedError
+    from bot.ingest.parse import parse_feed
+
+    now = datetime.now(UTC)
+    for mode in MODES:
+        with instrumented(mode, Split()):
+            for body in bodies[:20]:
+                with contextlib.suppress(FeedError):
+                    for item in parse_feed(body, url="https://warm.example/", now=now).items[:3]:
+                        enrich(item, DigestSettings())
+
+
+def fmt(run: dict[str, Any]) -> str:
+    cpu = run["cpu"]
+    share = {k: 100 * run[k] / cpu if cpu else 0.0 for k in ("parse", "enrich", "store", "rest")}
+    return (
+        f"{run['wall']:6.2f}s wall {cpu:6.2f}s CPU | parse {run['parse']:5.2f}s ({share['parse']:4.1f}%)"
+        f"  enrich {run['enrich']:5.2f}s ({share['enrich']:4.1f}%)  cluster+store {run['store']:5.2f}s"
+        f" ({share['store']:4.1f}%)  rest {run['rest']:5.2f}s ({share['rest']:4.1f}%)  [{run['parsed']} parsed]"
+    )
+
+
+def schedule_polls_per_day(bodies: list[bytes]) -> tuple[list[float], list[float]]:
+    """Each feed's polls per day on its adaptive interval, and the chance a poll finds something new
+    (new entries arriving at the feed's own mean rate, as a Poisson process)."""
+    from bot.config import FetchSettings
+    from bot.errors import FeedError
+    from bot.ingest import schedule
+    from bot.ingest.parse import parse_feed
+
+    policy = schedule.Policy.from_settings(FetchSettings())
+    now = datetime.now(UTC)
+    polls, changed = [], []
+    for i, body in enumerate(bodies):
+        try:
+            feed = parse_feed(body, url=f"https://feed{i}.example/", now=now)
+        except FeedError:
+            feed = None
+        dated = [it.published for it in feed.items if it.published] if feed else []
+        if dated:
+            shift = now - max(dated)  # as if the newest entry had just been posted
+            dated = [d + shift for d in dated]
+        interval = schedule.posting_interval(dated, now, policy)
+        if feed is not None:
+            interval = schedule.ttl_floor(feed.ttl_minutes, interval, policy)
+        recent = [d for d in dated if now - d <= schedule.RATE_WINDOW]
+        gap = max(now - min(recent), timedelta(hours=1)) / len(recent) if recent else None
+        polls.append(DAY / interval.total_seconds())
+        changed.append(1 - math.exp(-interval / gap) if gap else CHANGED_EVERY**-1)
+    return polls, changed
+
+
+async def run(base: str, bodies: list[bytes], passes: int, workdir: Path) -> dict[str, Any]:
+    n = len(bodies)
+    bots = {mode: Bot(mode, base, n, workdir / str(i)) for i, mode in enumerate(MODES)}
+    first: dict[str, dict[str, Any]] = {}
+    steady: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+    for r in range(passes + 1):
+        set_round(base, r)
+        order = MODES if r % 2 == 0 else MODES[::-1]  # a shared, noisy machine: neither always goes first
+        for mode in order:
+            result = await bots[mode].poll()
+            if r == 0:
+                first[mode] = result
+            else:
+                steady[mode].append(result)
+    for b in bots.values():
+        b.store.close()
+    return {"first": first, "steady": steady}
+
+
+def summarise(n: int, bodies: list[bytes], out: dict[str, Any]) -> None:
+    first, steady = out["first"], out["steady"]
+    print(f"(a) first poll of {n} feeds, every body new:")
+    for mode in MODES:
+        report = first[mode]["report"]
+        print(f"  {mode:<16} {fmt(first[mode])}")
+        print(f"  {'':<16} {report.new_articles} new articles, {report.failed} failed")
+    fast, slow = (first[m] for m in MODES)
+    saved_cpu = slow["cpu"] - fast["cpu"]
+    print(
+        f"  fast path saves {saved_cpu:.2f}s CPU of {slow['cpu']:.2f}s ({100 * saved_cpu / slow['cpu']:.1f}%), "
+        f"{slow['wall'] - fast['wall']:.2f}s wall of {slow['wall']:.2f}s; parse alone "
+        f"{slow['parse']:.2f}s -> {fast['parse']:.2f}s ({slow['parse'] / max(fast['parse'], 1e-9):.1f}x)"
+    )
+
+    passes = len(steady[MODES[0]])
+    changed = sum(r["parsed"] for r in steady[MODES[0]]) / passes
+    print(
+        f"(b) steady state: {passes} passes of {n} feeds, {changed:.0f} changed per pass "
+        f"({100 * changed / n:.0f}%), the rest 304 or an unchanged body (1 server in {NO_VALIDATORS_EVERY} "
+        "sends no validators); medians per pass:"
+    )
+    med: dict[str, dict[str, float]] = {}
+    for mode in MODES:
+        med[mode] = {
+            k: statistics.median(r[k] for r in steady[mode])
+            for k in ("wall", "cpu", "parse", "enrich", "store", "rest")
+        }
+        med[mode]["parsed"] = round(changed)
+        print(f"  {mode:<16} {fmt(med[mode])}")
+    parse_fast = sum(r["parse"] for r in steady[MODES[0]])
+    parse_slow = sum(r["parse"] for r in steady[MODES[1]])
+    pass_cpu = statistics.median(r["cpu"] for r in steady[MODES[0]] + steady[MODES[1]])
+    saved_pass = (parse_slow - parse_fast) / passes  # the parse stage is what differs; its timer is the steadiest
+    print(
+        f"  parse CPU per changed feed: feedparser only {1000 * parse_slow / passes / changed:.1f} ms, "
+        f"fast path {1000 * parse_fast / passes / changed:.1f} ms"
+    )
+    print(
+        f"  parse CPU summed over all passes: feedparser only {parse_slow:.3f}s, fast path {parse_fast:.3f}s; "
+        f"saving {saved_pass * 1000:.1f} ms per pass = {100 * saved_pass / pass_cpu:.1f}% of a pass "
+        f"({pass_cpu * 1000:.0f} ms CPU, median of both modes)"
+    )
+
+    polls, p_changed = schedule_polls_per_day(bodies)
+    per_day = sum(polls)
+    per_parse_saved = saved_pass / changed  # CPU one changed body costs more without the fast path
+    print(
+        f"CPU per day, these {n} feeds on their adaptive intervals (schedule.py defaults 10-360 min, "
+        f"dates shifted to now): {per_day:,.0f} polls/day (median interval "
+        f"{DAY / statistics.median(polls) / 60:.0f} min)"
+    )
+    for label, share in (
+        (f"{100 / CHANGED_EVERY:.0f}% of polls changed (the brief's figure)", 1 / CHANGED_EVERY),
+        (
+            f"{100 * sum(p * c for p, c in zip(polls, p_changed, strict=True)) / per_day:.0f}% changed "
+            "(Poisson posting at each feed's own rate)",
+            sum(p * c for p, c in zip(polls, p_changed, strict=True)) / per_day,
+        ),
+    ):
+        # a pass's CPU scaled to the mix: its unchanged part per poll, plus the changed part per changed poll
+        rows = []
+        for mode in MODES:
+            m = med[mode]
+            changed_cost = (m["parse"] + m["enrich"] + m["store"]) / changed
+            unchanged_cost = m["rest"] / n
+            rows.append(per_day * (unchanged_cost + share * changed_cost))
+        saved_day = per_day * share * per_parse_saved
+        tls = rows[1] + per_day * TLS_HANDSHAKE_CPU
+        print(
+            f"  {label}: fast path {rows[0]:6.0f} CPU s/day, feedparser only {rows[1]:6.0f} CPU s/day; "
+            f"parse saving {saved_day:5.0f} s/day = {100 * saved_day / rows[1]:.1f}% of the day's CPU "
+            f"({100 * saved_day / tls:.1f}% if every poll opens a TLS connection)"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--passes", type=int, default=8, help="steady-state passes after the first poll")
+    parser.add_argument("--small", action="store_true", help="only the < 30 KB files (news-sized)")
+    args = parser.parse_args()
+    if not REALWORLD.is_dir():
+        print(f"benchmark needs {REALWORLD} (../shared beside the repository)", file=sys.stderr)
+        return 1
+    warnings.simplefilter("ignore", DeprecationWarning)  # feedparser's updated_parsed notice, per entry
+    bodies = corpus(args.small)
+    rounds = build_rounds(bodies, args.passes)
+    print(
+        f"{len(bodies)} real-world feeds ({sum(map(len, bodies)) / 1e6:.1f} MB"
+        f"{', < 30 KB only' if args.small else ''}); CPU is this process's (both threads), parse/enrich/store "
+        "their own thread's CPU"
+    )
+    warm_up(bodies)
+    receive, send = mp.Pipe(duplex=False)
+    server = mp.get_context("fork").Process(target=serve, args=(rounds, send), daemon=True)
+    server.start()
+    try:
+        base = f"http://127.0.0.1:{receive.recv()}"
+        with tempfile.TemporaryDirectory() as tmp:
+            out = asyncio.run(run(base, bodies, args.passes, Path(tmp)))
+    finally:
+        server.terminate()
+        server.join()
+    summarise(len(bodies), bodies, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
