@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,14 @@ def build_feeds(n: int) -> tuple[list[bytes], list[bytes]]:
     return first, second
 
 
-def serve(rounds: tuple[list[bytes], list[bytes]], port_out: Any) -> None:
-    """The feed server (child process): /feed/{i}, /round/{r} switches to poll round r."""
+def serve(rounds: Sequence[list[bytes]], port_out: Any, tls: tuple[str, str] | None = None, hosts: int = 1) -> None:
+    """The feed server (child process): /feed/{i}, /round/{r} switches to poll round r.
+
+    With `tls` (certificate and key files) it speaks HTTPS; with `hosts` > 1 it listens on
+    127.0.0.1 to 127.0.0.{hosts} too, so that a client opens a connection per host, as for real sites.
+    """
+    import ssl
+
     from aiohttp import web
 
     prepared = [
@@ -101,18 +108,25 @@ def serve(rounds: tuple[list[bytes], list[bytes]], port_out: Any) -> None:
         app.router.add_get("/round/{r}", switch)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        context = None
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024, ssl_context=context)
         await site.start()
-        port_out.send(runner.addresses[0][1])
+        port = runner.addresses[0][1]
+        for h in range(2, hosts + 1):
+            await web.TCPSite(runner, f"127.0.0.{h}", port, backlog=64, ssl_context=context).start()
+        port_out.send(port)
         await asyncio.Event().wait()
 
     asyncio.run(main())
 
 
-def set_round(base: str, r: int) -> None:
+def set_round(base: str, r: int, context: Any = None) -> None:
     import urllib.request
 
-    with urllib.request.urlopen(f"{base}/round/{r}") as resp:
+    with urllib.request.urlopen(f"{base}/round/{r}", context=context) as resp:
         resp.read()
 
 
