@@ -221,7 +221,7 @@ def parse_throughput(reps: int) -> None:
     print(f"parse step over {used} real-world feeds ({mb:.1f} MB; median of {reps} runs, CPU time):")
     for name in totals:
         print(f"  {name:<22} {mb / totals[name]:6.2f} MB/s")
-    print(f"  newsbot / feedparser defaults: {totals['feedparser'] / totals['newsbot']:.1f}x (target >= 3x)")
+    print(f"  newsbot / feedparser defaults: {totals['feedparser'] / totals['newsbot']:.1f}x")
     if small_size:
         print(
             f"  news-sized files only (< 30 KB, {small_size / 1e6:.2f} MB): "
