@@ -67,60 +67,41 @@ Hook = Callable[[Any, "Reading"], Any]
 
 @dataclass(frozen=True)
 class Setting:
-    """One config key, as declared on its field (see `setting`)."""
+    """One config key, as declared on its field with `setting(default, doc, **rules)`.
 
-    default: Any
-    doc: str
-    key: str | None = None
-    table: str | None = None
-    kind: Any = None
+    A value is type-checked against the annotation (or `kind`), then meets `range` or `choices`,
+    then `check`, then `convert`; a hook raises ValueError (or Invalid) with the message.
+    """
+
+    default: Any  # what a config without the key gets, as TOML writes it
+    doc: str  # one line
+    key: str | None = None  # the TOML key, when it is not the field's name
+    table: str | None = None  # a subtable the key lives in (Settings' own keys are in [bot])
+    kind: Any = None  # the TOML type, when not the annotation's (a float read into an int field)
     range: Range | None = None
-    choices: tuple[str, ...] = ()
-    parse: Hook | None = None
-    check: Hook | None = None
-    convert: Callable[[Any], Any] | None = None
-    derive: Hook | None = None
-    required: str | None = None
+    choices: tuple[str, ...] = ()  # matched case-blind, kept lowercase
+    parse: Hook | None = None  # (raw, reading): for values TOML can write several ways; replaces the type check
+    check: Hook | None = None  # (value, reading) -> value: what cannot be said declaratively
+    convert: Callable[[Any], Any] | None = None  # to the field's unit (MiB -> bytes), also for the default
+    derive: Hook | None = None  # (default, reading): a default that follows keys read before
+    required: str | None = None  # the message for a key every entry must give
     nested: type | None = None  # a settings dataclass read from a table ...
     many: bool = False  # ... or from an array of tables
 
 
-def setting(
-    default: Any,
-    doc: str,
-    *,
-    key: str | None = None,
-    table: str | None = None,
-    kind: Any = None,
-    range: Range | None = None,
-    choices: tuple[str, ...] = (),
-    parse: Hook | None = None,
-    check: Hook | None = None,
-    convert: Callable[[Any], Any] | None = None,
-    derive: Hook | None = None,
-    required: str | None = None,
-    python_default: bool = True,
-) -> Any:
-    """A dataclass field that is also a config key.
+def setting(default: Any, doc: str, *, python_default: bool = True, **rules: Any) -> Any:
+    """A dataclass field that is also a config key (`rules`: the fields of Setting).
 
-    `default` is the value a config without the key gets, as TOML would write it; the field's
-    own default is that value made Python (lists become tuples, then `convert`). `key` and
-    `table` place it in the TOML when that differs from the field name and the dataclass's own
-    table. `kind` is the TOML type when it is not the annotation's (e.g. a float read into an
-    int field). Then, in this order: `range` or `choices` (matched case-blind, kept lowercase);
-    `check(value, reading)`, which may return a new value and raises ValueError (or Invalid)
-    with the message; `convert(value)`. `parse(raw, reading)` replaces the type check for
-    values TOML can write several ways. `derive(default, reading)` gives the default when it
-    depends on settings read before; `required` is the message for a key that must be given.
-    `python_default=False` leaves the field without a Python default (it depends on the file).
+    The field's own default is `default` made Python: lists become tuples, then `convert`.
+    `python_default=False` (and `required`) leave the field without one: it depends on the file.
     """
-    spec = Setting(default, doc, key, table, kind, range, choices, parse, check, convert, derive, required)
+    spec = Setting(default, doc, **rules)
     metadata = {_META: spec}
-    if required is not None or not python_default:
+    if spec.required is not None or not python_default:
         return dataclasses.field(metadata=metadata)
     value = tuple(default) if isinstance(default, list) else default
-    if convert is not None and value is not None:
-        value = convert(value)
+    if spec.convert is not None and value is not None:
+        value = spec.convert(value)
     return dataclasses.field(default=value, metadata=metadata)
 
 
