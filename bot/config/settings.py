@@ -19,10 +19,11 @@ from typing import Any
 from bot.config.schema import Invalid, Reading, above_zero, entries, setting, table, zero_to
 from bot.config.values import WEEKDAYS, check_timezone, parse_time_of_day, resolve_feed_url, weekday
 from bot.errors import ConfigError
+from bot.limits import MAX_FIRST_ITEMS, MAX_SENTENCES, MAX_STORIES
 from bot.models import ChannelRef
 
 PLATFORMS = ("console", "slack", "discord")
-STORIES = above_zero(50)  # stories per digest, for every channel and for one (subscriptions[].max_stories)
+STORIES = above_zero(MAX_STORIES)  # per digest: digest.max_stories and one channel's subscriptions[].max_stories
 WEEK = 7 * 24 * 60  # minutes
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -155,12 +156,12 @@ def _entities_available(value: str, _: Reading) -> str:
 class DigestSettings:
     title: str = setting("News digest", "The title of each digest's parent message.")
     max_stories: int = setting(10, "At most this many stories per digest.", range=STORIES)
-    summary_sentences: int = setting(3, "At most this many sentences per summary.", range=above_zero(3))
+    summary_sentences: int = setting(3, "At most this many sentences per summary.", range=above_zero(MAX_SENTENCES))
     summary_chars: int = setting(600, "At most this many characters per summary.", range=above_zero(3000))
     key_entities: int = setting(5, "Key entities highlighted in bold per story.", range=above_zero(5))
     cluster_hours: int = setting(48, "Articles this many hours apart can join one story.", range=above_zero(24 * 14))
     first_items: int = setting(
-        3, "Newest items of a newly followed feed that reach the next digest.", range=zero_to(50)
+        3, "Newest items of a newly followed feed that reach the next digest.", range=zero_to(MAX_FIRST_ITEMS)
     )
     grace_minutes: int = setting(
         360, "A digest missed while down is still posted this long after its time.", range=zero_to(24 * 60)
