@@ -159,6 +159,13 @@ class ConsoleAdapter:
         self.console.print(line)
         return PostedMessage(ref=self._ref())
 
+    async def post_direct(self, channel: ChannelRef, user: str, text: str) -> PostedMessage:
+        line = Text()
+        line.append(f"━━ to {_one_line(user)} about {channel} · ", style="bold magenta")
+        line.append(_one_line(text))
+        self.console.print(line)
+        return PostedMessage(ref=self._ref())
+
     async def post_story(
         self, channel: ChannelRef, digest: Digest, parent: PostedMessage, story: DigestStory, position: int
     ) -> PostedMessage:

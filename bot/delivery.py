@@ -20,9 +20,9 @@ from typing import Literal
 
 from bot.config import DigestSettings
 from bot.digest import load_digest, plan_digest
-from bot.errors import PostError
+from bot.errors import NEEDS_MANAGER, PostError
 from bot.isotime import iso_utc
-from bot.models import Digest, DigestRow, FoundPosts, PostedMessage, SubscriptionRow
+from bot.models import ChannelRef, Digest, DigestRow, FoundPosts, PostedMessage, SubscriptionRow
 from bot.ports import ChatAdapter, Clock, DeliveryStore
 from bot.storage import Storage
 from bot.worker import is_dead, new_owner
@@ -126,6 +126,7 @@ class _Poster:
                 f"could not check what the channel already shows of this digest ({exc}); nothing is sent "
                 "again until it can be checked",
                 unknown=True,
+                reason=exc.reason,
             ) from None
         return found
 
@@ -247,7 +248,11 @@ def _still_in_doubt(exc: PostError, position: int, poster: _Poster) -> PostError
     (a skip record would clear the doubt); it stays pending and is looked for first next time."""
     if position not in poster.lost or exc.unknown:
         return exc
-    return PostError(f"{exc}; an earlier try's answer was lost, so it is looked for before anything else", unknown=True)
+    return PostError(
+        f"{exc}; an earlier try's answer was lost, so it is looked for before anything else",
+        unknown=True,
+        reason=exc.reason,
+    )
 
 
 async def _deliver_updates(poster: _Poster, digest: Digest) -> None:
@@ -294,7 +299,7 @@ async def run_digest(
     digest_id, planned = await storage.run(plan)
     outcomes = await post_pending(storage, adapter, sub, settings, clock, new_id=digest_id)
     if planned is not None and not planned.story_ids and not planned.updates:
-        outcomes.append(await _empty(storage, adapter, sub, settings, planned, slot))
+        outcomes.append(await _empty(storage, adapter, sub, settings, planned, slot, clock))
     elif planned is None and not outcomes:
         outcomes.append(DigestOutcome(channel, "empty", message="this slot's digest was already made"))
     return outcomes
@@ -329,6 +334,7 @@ async def _empty(
     settings: DigestSettings,
     planned: DigestRow,
     slot: datetime,
+    clock: Clock,
 ) -> DigestOutcome:
     channel = str(sub.channel)
     last = await storage.run(lambda s: s.last_digest_at(sub.id, before=slot))
@@ -339,6 +345,7 @@ async def _empty(
             await adapter.post_parent(sub.channel, digest)
         except PostError as exc:
             log.error("could not post the no-news line to %s: %s", channel, exc)
+            await tell_manager(storage, sub.channel, exc, clock.now(), what="the no-news line")
             return DigestOutcome(channel, "failed", message=f"could not post the no-news line: {exc}")
     return DigestOutcome(channel, "empty", message=message)
 
@@ -379,12 +386,40 @@ async def _post(
         error = str(exc)
         await storage.run(lambda s: s.release_digest(row.id, owner, retry_at=retry, error=error))
         log.error("digest %s for %s stays pending (retry after %s): %s", row.id, channel, retry.isoformat(), exc)
+        await tell_manager(storage, sub.channel, exc, clock.now())
         return DigestOutcome(channel, "failed", message=f"{exc} (the digest stays pending)")
     except BaseException:
         # the claim goes back even when the run is cancelled mid-post (SIGTERM's last resort)
         await asyncio.shield(storage.run(lambda s: s.release_digest(row.id, owner)))
         raise
     return DigestOutcome(channel, status, stories=count, updates=len(fresh.updates))
+
+
+async def tell_manager(
+    storage: Storage[DeliveryStore], channel: ChannelRef, exc: PostError, now: datetime, *, what: str = ""
+) -> None:
+    """When a person must fix the channel (exc.reason in NEEDS_MANAGER), queue a DM to whoever last
+    changed its news: once per channel and problem until a digest there posts again, kept in the
+    database (bot.store.notices), so neither a restart nor a second process tells them twice.
+    DeliveryService sends it right after the run."""
+    if exc.reason not in NEEDS_MANAGER:
+        return
+    problem = str(exc).removeprefix(f"{channel.platform}: ")
+    if what:
+        text = f"newsbot could not post {what} in {channel}: {problem}."
+    else:
+        text = (
+            f"newsbot could not post the news digest in {channel}: {problem}. "
+            "Nothing is lost: the digest stays pending and is posted once this is fixed."
+        )
+    reason = exc.reason
+    try:
+        told = await storage.run(lambda s: s.queue_manager_notice(channel, reason, text, now))
+    except Exception as exc2:  # telling is a courtesy: the digest's own state is already saved
+        log.warning("could not queue the note to %s's manager: %s", channel, exc2)
+        return
+    if told is not None:
+        log.info("%s: telling %s (who last changed its news) by DM: %s", channel, told, reason)
 
 
 def _busy(row: DigestRow, now: datetime) -> str:

@@ -60,14 +60,23 @@ class StorageBusy(StorageError):
     """
 
 
+# PostError reasons a channel's manager can fix (a permission, the bot removed, an archived channel,
+# a scope): the core tells them by DM. Adapters translate their platform's errors into these words.
+NEEDS_MANAGER = frozenset({"forbidden", "gone", "not_member", "archived", "missing_scope"})
+
+
 class PostError(NewsbotError):
     """A platform refused to post; `retryable` tells whether trying later may work.
 
     `unknown` means the answer was lost (timeout, dropped connection, server error): the platform
     may have posted the message, so it must be looked for before it is sent again.
+    `reason` is why, as a word the core acts on (NEEDS_MANAGER) or else the platform's own code.
     """
 
-    def __init__(self, message: str, *, retryable: bool = True, unknown: bool = False) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool = True, unknown: bool = False, reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable or unknown
         self.unknown = unknown
+        self.reason = reason

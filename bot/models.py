@@ -368,10 +368,12 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class NoticeRow:
-    """A queued notice to a channel (a feed paused, working again), claimed to be posted."""
+    """A queued notice, claimed to be posted: to a channel (a feed paused, working again), or with a
+    `recipient`, directly to that platform user about the channel (the manager, when posting fails)."""
 
     id: int
     channel: ChannelRef
     text: str
     created_at: datetime
     attempts: int
+    recipient: str | None = None

@@ -61,6 +61,8 @@ class ChatAdapter(Protocol):
     can tell afterwards what the platform already shows.
     Raise bot.errors.PostError when the platform refuses; the digest stays pending. Raise it with
     `unknown=True` when the answer was lost and the message may exist: never resend it yourself.
+    Give it a `reason` from bot.errors.NEEDS_MANAGER when a person must fix something in the channel:
+    the core, not the adapter, tells the channel's manager (through the notices outbox).
     """
 
     name: str
@@ -69,6 +71,11 @@ class ChatAdapter(Protocol):
 
     async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
         """A plain message to the channel, e.g. that one of its feeds was paused."""
+        ...
+
+    async def post_direct(self, channel: ChannelRef, user: str, text: str) -> PostedMessage:
+        """A plain private message to platform user `user` about `channel` (e.g. that digests cannot be
+        posted there); where `text` names the channel as str(channel), the adapter may link it."""
         ...
 
     async def post_story(
@@ -104,22 +111,17 @@ class CommandSource(Protocol):
 
 
 class ChannelLookup(Protocol):
-    """What adapters read about a channel: its feeds and topics for autocomplete, and who to tell of
-    posting trouble (bot.commands provides it). Each is one unit of work off the event loop."""
+    """What adapters read about a channel: its feeds and topics for autocomplete (bot.commands
+    provides it). Each is one unit of work off the event loop."""
 
     async def channel_feeds(self, channel: ChannelRef) -> Sequence[FeedChoice]: ...
 
     async def channel_follows(self, channel: ChannelRef) -> Sequence[str]: ...
 
-    async def channel_manager(self, channel: ChannelRef) -> str | None:
-        """The platform user who last changed the channel's news, told by DM when posting there fails;
-        None when nobody did or the lookup fails (it never raises)."""
-        ...
-
 
 @runtime_checkable
 class UsesChannelLookup(Protocol):
-    """An adapter that reads channels through a ChannelLookup (autocomplete, the manager to tell)."""
+    """An adapter that reads channels through a ChannelLookup (autocomplete)."""
 
     lookup: ChannelLookup | None
 
@@ -247,6 +249,8 @@ class DeliveryStore(DigestStore, Protocol):
     ) -> bool: ...
 
     def notice_retry(self, notice_id: int, lease_until: datetime, at: datetime, error: str) -> bool: ...
+
+    def queue_manager_notice(self, channel: ChannelRef, problem: str, text: str, now: datetime) -> str | None: ...
 
 
 class IngestStore(Protocol):

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from bot.config import DigestSettings
 from bot.delivery import DigestOutcome, post_pending, run_digest
 from bot.errors import PostError
-from bot.models import SubscriptionRow
+from bot.models import NoticeRow, SubscriptionRow
 from bot.ports import ChatAdapter, Clock, DeliveryStore
 from bot.storage import Storage
 from bot.worker import is_dead
@@ -45,7 +45,17 @@ class DeliveryService:
     ) -> list[DigestOutcome]:
         """Plan the channel's digest for `slot` (default now) and post whatever of it, and of earlier
         ones, is pending."""
-        return await run_digest(self.storage, self.adapters, sub, self.settings, self.clock, slot, kind=kind)
+        outcomes = await run_digest(self.storage, self.adapters, sub, self.settings, self.clock, slot, kind=kind)
+        await self._tell_failures(outcomes)
+        return outcomes
+
+    async def _tell_failures(self, outcomes: Iterable[DigestOutcome]) -> None:
+        """A failed post may have queued a DM to the channel's manager: send it in the same run."""
+        if any(o.status == "failed" for o in outcomes):
+            try:
+                await self.send_notices()
+            except Exception as exc:  # the outbox keeps it for the next run's send_notices
+                log.warning("could not send the notices queued by a failed digest yet: %s", exc)
 
     async def digest_all(self, subscription_ids: Iterable[int] | None = None) -> list[DigestOutcome]:
         wanted = set(subscription_ids) if subscription_ids is not None else None
@@ -66,6 +76,7 @@ class DeliveryService:
         """Post digests left pending by a crash or a platform error, once their retry time has come."""
         finished = 0
         now = self.clock.now()
+        outcomes: list[DigestOutcome] = []
         # a digest whose holder died on this host is taken over now, not when its lease runs out
         for sub_id in await self.storage.run(lambda s: s.claimable_subscriptions(now, dead=is_dead)):
             sub = await self.storage.run(lambda s: s.subscription_by_id(sub_id))
@@ -75,10 +86,13 @@ class DeliveryService:
             for o in await post_pending(self.storage, adapter, sub, self.settings, self.clock):
                 log.info("pending digest for %s: %s %s %s", o.channel, o.status, o.stories, o.message)
                 finished += o.status == "resumed"
+                outcomes.append(o)
+        await self._tell_failures(outcomes)
         return finished
 
     async def send_notices(self) -> int:
-        """Post the queued feed trouble notices (paused, works again) through each channel's adapter.
+        """Post the queued notices through each channel's adapter: feed trouble (paused, works again)
+        in the channel, and posting trouble by DM to the channel's manager (`post_direct`).
 
         One notice is claimed at a time, under its own lease, so a long queue does not eat into
         later notices' leases (a single post slower than the lease may be posted twice). A refused
@@ -96,11 +110,15 @@ class DeliveryService:
                 return sent
             notice = claimed[0]
             try:
-                await self.adapters[notice.channel.platform].post_notice(notice.channel, notice.text)
+                adapter = self.adapters[notice.channel.platform]
+                if notice.recipient is not None:
+                    await adapter.post_direct(notice.channel, notice.recipient, notice.text)
+                else:
+                    await adapter.post_notice(notice.channel, notice.text)
             except Exception as exc:  # one channel's trouble must not keep the others from being told
                 error = str(exc) if isinstance(exc, PostError) else f"internal error: {exc!r}"
                 if (isinstance(exc, PostError) and not exc.retryable) or now - notice.created_at >= NOTICE_MAX_AGE:
-                    log.error("gave up telling %s that %s: %s", notice.channel, notice.text, error)
+                    log.error("gave up telling %s that %s: %s", _whom(notice), notice.text, error)
                     done = self.clock.now()
                     held = await self.storage.run(
                         lambda s: s.notice_done(notice.id, lease_until, done, sent=False, error=error)
@@ -108,7 +126,7 @@ class DeliveryService:
                 else:
                     backoff = timedelta(minutes=2 ** min(notice.attempts - 1, 6))  # 1, 2, 4 ... 64 minutes
                     retry = self.clock.now() + min(backoff, timedelta(hours=1))
-                    log.warning("could not tell %s yet (%s); trying again at %s", notice.channel, error, retry)
+                    log.warning("could not tell %s yet (%s); trying again at %s", _whom(notice), error, retry)
                     held = await self.storage.run(lambda s: s.notice_retry(notice.id, lease_until, retry, error))
             else:
                 done = self.clock.now()
@@ -116,3 +134,7 @@ class DeliveryService:
                 sent += 1
             if not held:
                 log.warning("the notice to %s outlasted its lease; another process may post it again", notice.channel)
+
+
+def _whom(notice: NoticeRow) -> str:
+    return f"user {notice.recipient} (about {notice.channel})" if notice.recipient else str(notice.channel)

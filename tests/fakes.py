@@ -21,6 +21,7 @@ class FlakyAdapter:
         self.calls = 0
         self.sent: list[str] = []
         self.notices: list[str] = []
+        self.direct: list[tuple[str, str]] = []  # (user, text) of each private message
 
     def _maybe_fail(self) -> None:
         self.calls += 1
@@ -30,6 +31,10 @@ class FlakyAdapter:
     async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
         self.notices.append(text)
         return PostedMessage(ref=f"n{len(self.notices)}")
+
+    async def post_direct(self, channel: ChannelRef, user: str, text: str) -> PostedMessage:
+        self.direct.append((user, text))
+        return PostedMessage(ref=f"d{len(self.direct)}")
 
     async def post_parent(self, channel: ChannelRef, digest: Digest) -> PostedMessage:
         await asyncio.sleep(self.pause)

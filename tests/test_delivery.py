@@ -166,3 +166,68 @@ async def test_console_strips_terminal_escapes_from_feed_text(settings: Any) -> 
     parent = await console.post_parent(digest.channel, digest)
     await console.post_story(digest.channel, digest, parent, story, 1)
     assert not any((ord(c) < 32 and c != "\n") or 0x7F <= ord(c) <= 0x9F for c in out.getvalue())
+
+
+async def test_the_manager_is_told_once_per_problem_until_a_digest_posts_and_a_restart_forgets_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    # three stories a digest: what is left leads the next one, which fails again after one has posted
+    config = demo_config(db_url, digest={"first_items": 10, "max_stories": 3})
+    settings = settings_from_dict(config, tmp_path / "config.toml")
+    clock = FixedClock(NOW)
+    forbidden = PostError("console: newsbot may not post here (give it Send Messages)", reason="forbidden")
+    flaky = FlakyAdapter(fail_on=1, error=forbidden)
+    app = App.open(settings, clock=clock, adapters={"console": flaky})
+    await app.poll()
+    [sub] = app.store.subscriptions()
+    app.store.set_manager(sub.channel, "U0BOSS")
+
+    [outcome] = await app.delivery.digest_for(sub, "manual")
+    assert outcome.status == "failed"
+    [(user, text)] = flaky.direct  # sent in the same run, not at the next poll
+    assert user == "U0BOSS" and f"in {sub.channel}: newsbot may not post here" in text
+    assert "Nothing is lost" in text and "console: newsbot" not in text
+    await app.close()
+
+    # a new process: the same problem again is not told again; another problem is
+    again = FlakyAdapter(fail_on=1, error=forbidden)
+    app = App.open(settings, clock=clock, adapters={"console": again})
+    clock.advance(minutes=3)
+    outcomes = await app.delivery.digest_for(sub, "manual")
+    assert outcomes[0].status == "failed" and again.direct == []
+    clock.advance(minutes=3)
+    gone = FlakyAdapter(fail_on=1, error=PostError("console: the channel is gone", reason="gone"))
+    app.adapters["console"] = gone
+    await app.delivery.digest_for(sub, "manual")
+    assert [u for u, _ in gone.direct] == ["U0BOSS"]
+
+    # a refusal nobody in the channel can fix (a rate limit, no reason) tells nobody
+    clock.advance(minutes=3)
+    busy = FlakyAdapter(fail_on=1, error=PostError("console: slow down", reason="rate_limited"))
+    app.adapters["console"] = busy
+    await app.delivery.digest_for(sub, "manual")
+    assert busy.direct == []
+
+    # a digest posts: the problem is over, and when the next one (planned while the channel was
+    # failing) is refused again, that is told again
+    clock.advance(minutes=3)
+    later = FlakyAdapter(fail_on=5, error=forbidden)  # the parent and 3 stories of digest 1, then refused
+    app.adapters["console"] = later
+    outcomes = await app.delivery.digest_for(sub, "manual")
+    assert [o.status for o in outcomes][:2] == ["resumed", "failed"]
+    assert [u for u, _ in later.direct] == ["U0BOSS"]
+    # the DMs went through the outbox, addressed to the manager; pruning keeps the one still standing
+    assert app.store.prune_notices(NOW + timedelta(days=30)) == 2
+    assert [s for s, _, _ in app.store.notices_for(sub.channel)] == ["sent"]
+    await app.close()
+
+
+async def test_nobody_is_told_when_nobody_manages_the_channel(settings: Any) -> None:
+    clock = FixedClock(NOW)
+    flaky = FlakyAdapter(fail_on=1, error=PostError("console: may not post", reason="forbidden"))
+    app = App.open(settings, clock=clock, adapters={"console": flaky})
+    await app.poll()
+    [sub] = app.store.subscriptions()
+    [outcome] = await app.delivery.digest_for(sub, "manual")
+    assert outcome.status == "failed" and flaky.direct == [] and app.store.notices_for(sub.channel) == []
+    await app.close()

@@ -22,6 +22,7 @@ from adapters.discord.commands import command_text
 from bot.app import App
 from bot.commands.router import USAGE
 from bot.config import DiscordSettings, settings_from_dict
+from bot.limits import MAX_SENTENCES, MAX_STORIES, MAX_TOPIC_CHARS
 from bot.models import ChannelRef
 from tests.conftest import FixedClock, demo_config
 from tests.discord_fake import (
@@ -288,6 +289,21 @@ def test_each_subcommand_becomes_the_command_line_the_router_parses(
     name: str, options: dict[str, Any], text: str
 ) -> None:
     assert command_text(name, **options) == text
+
+
+def test_the_command_tree_offers_exactly_the_limits_the_core_enforces() -> None:
+    group = DiscordAdapter(DiscordSettings(), TOKEN).group
+    options = {
+        (command.name, o["name"]): o for command in group.commands for o in command.to_dict(None).get("options", [])
+    }
+    assert (options["settings", "stories"]["min_value"], options["settings", "stories"]["max_value"]) == (
+        1,
+        MAX_STORIES,
+    )
+    assert options["settings", "sentences"]["max_value"] == MAX_SENTENCES
+    assert f"1-{MAX_STORIES}" in options["settings", "stories"]["description"]
+    assert f"1-{MAX_SENTENCES}" in options["settings", "sentences"]["description"]
+    assert options["follow", "topic"]["max_length"] == options["unfollow", "topic"]["max_length"] == MAX_TOPIC_CHARS
 
 
 async def test_whoever_configured_the_channel_is_still_told_after_a_restart(

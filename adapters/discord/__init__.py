@@ -4,7 +4,7 @@
 """
 
 from adapters.discord import quiet
-from adapters.discord.client import DiscordAdapter
+from adapters.discord.adapter import DiscordAdapter
 
 quiet.install()
 

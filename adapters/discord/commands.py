@@ -16,6 +16,7 @@ import discord
 from discord import app_commands
 
 from bot.commands.router import USAGE
+from bot.limits import MAX_SENTENCES, MAX_STORIES, MAX_TOPIC_CHARS
 
 Interaction = discord.Interaction[discord.Client]
 Choice = app_commands.Choice
@@ -161,7 +162,7 @@ def build_group(name: str, default_permissions: discord.Permissions | None, runn
     )
     async def follow(
         interaction: Interaction,
-        topic: app_commands.Range[str, 1, 100] | None = None,
+        topic: app_commands.Range[str, 1, MAX_TOPIC_CHARS] | None = None,
         only: Literal["on", "off"] | None = None,
     ) -> None:
         if topic and only:
@@ -171,7 +172,7 @@ def build_group(name: str, default_permissions: discord.Permissions | None, runn
 
     @group.command(name="unfollow", description="Stop ranking a topic first")
     @app_commands.describe(topic="One of this channel's followed topics")
-    async def unfollow(interaction: Interaction, topic: app_commands.Range[str, 1, 100]) -> None:
+    async def unfollow(interaction: Interaction, topic: app_commands.Range[str, 1, MAX_TOPIC_CHARS]) -> None:
         await runner.run(interaction, "unfollow", command_text("unfollow", topic=topic))
 
     @unfollow.autocomplete("topic")
@@ -180,15 +181,15 @@ def build_group(name: str, default_permissions: discord.Permissions | None, runn
 
     @group.command(name="settings", description="Stories per digest, summary length, the no-news line")
     @app_commands.describe(
-        stories="Stories per digest (1-50); the rest lead the next digest",
-        sentences="Sentences per summary (1-3)",
+        stories=f"Stories per digest (1-{MAX_STORIES}); the rest lead the next digest",
+        sentences=f"Sentences per summary (1-{MAX_SENTENCES})",
         nonews='Post a "no new stories" line when a digest is empty',
         updates="Follow up stories already posted when they develop (a reply in their thread)",
     )
     async def settings(
         interaction: Interaction,
-        stories: app_commands.Range[int, 1, 50] | None = None,
-        sentences: app_commands.Range[int, 1, 3] | None = None,
+        stories: app_commands.Range[int, 1, MAX_STORIES] | None = None,
+        sentences: app_commands.Range[int, 1, MAX_SENTENCES] | None = None,
         nonews: bool | None = None,
         updates: bool | None = None,
     ) -> None:

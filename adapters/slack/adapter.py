@@ -30,7 +30,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import render
 from adapters.slack.app import EVENTS_PATH, SCOPES, Managers, build_app
 from adapters.slack.posting import (
-    CHANNEL_PROBLEMS,
     SERVER_ERRORS,
     Pacer,
     error_code,
@@ -41,7 +40,7 @@ from adapters.slack.posting import (
 from bot.config import Settings, SlackSettings
 from bot.errors import ConfigError, PostError
 from bot.models import ChannelRef, Digest, DigestStory, DigestUpdate, FoundPosts, PostedMessage
-from bot.ports import ChannelLookup, CommandHandler, Taken
+from bot.ports import CommandHandler, Taken
 
 log = logging.getLogger(__name__)
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}
@@ -98,8 +97,6 @@ class SlackAdapter:
         self.http_port: int | None = None  # the bound port once HTTP mode is listening
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
-        self.lookup: ChannelLookup | None = None  # set by the App: the stored manager after a restart
-        self._told: set[tuple[str, str]] = set()  # (channel, error code) already told by DM
 
     @classmethod
     def from_settings(cls, settings: Settings, *, serving: bool = True) -> SlackAdapter:
@@ -233,11 +230,7 @@ class SlackAdapter:
                     include_all_metadata=True, limit=PAGE, cursor=cursor, **kwargs
                 )
             except SlackApiError as exc:
-                code = error_code(exc)
-                failure = post_error("to read back the digest's messages", str(where), code)
-                if code in CHANNEL_PROBLEMS:
-                    await self._tell_manager(where, code, str(failure), kwargs.get("token"))
-                raise failure from None
+                raise post_error("to read back the digest's messages", str(where), error_code(exc)) from None
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise PostError(
                     f"could not reach Slack at {self.config.api_base_url} to read {where}: {type(exc).__name__}"
@@ -258,6 +251,13 @@ class SlackAdapter:
 
     async def post_notice(self, channel: ChannelRef, text: str) -> PostedMessage:
         return PostedMessage(ref=await self._post(channel, render.notice_message(text), None, "a notice"))
+
+    async def post_direct(self, channel: ChannelRef, user: str, text: str) -> PostedMessage:
+        """A message in the app's DM with `user` (a user id as the channel does that), sent with the
+        token of `channel`'s workspace."""
+        team, _ = self.target(channel)
+        where = ChannelRef(channel.platform, f"{team}/{user}" if team else user)
+        return PostedMessage(ref=await self._post(where, render.notice_message(text), None, "a direct message"))
 
     def target(self, channel: ChannelRef) -> tuple[str | None, str]:
         """(team id or None, channel id) from "C0123" or, for multi-workspace installs, "T0123/C0456"."""
@@ -304,16 +304,15 @@ class SlackAdapter:
             kwargs["token"] = token
         if metadata:
             kwargs["metadata"] = metadata
-        code, failure = "", None
+        failure: PostError | None = None
         async with self.pacer.slot(channel.channel):
             try:
                 response = await self.client.chat_postMessage(**kwargs)
             except SlackApiError as exc:
                 code = error_code(exc)
-                failure = post_error(f"to post {what}", str(channel), code)
-                if (status_of(exc) or 0) >= 500 or code in SERVER_ERRORS:
-                    # Slack's side failed after the request arrived: it may have posted it
-                    failure = PostError(str(failure), unknown=True)
+                # Slack's side failed after the request arrived: it may have posted it
+                unknown = (status_of(exc) or 0) >= 500 or code in SERVER_ERRORS
+                failure = post_error(f"to post {what}", str(channel), code, unknown=unknown)
             except aiohttp.ClientConnectorError as exc:
                 # no connection was made, so nothing was sent
                 raise PostError(
@@ -333,34 +332,11 @@ class SlackAdapter:
                     unknown=True,
                 ) from None
         if failure is not None:
-            if code in CHANNEL_PROBLEMS:
-                await self._tell_manager(channel, code, str(failure), token)
             raise failure
         ts = response.get("ts")
         if not isinstance(ts, str) or not ts:
             raise PostError(f"Slack accepted {what} in {channel} but returned no message ts")
         return ts
-
-    async def _manager(self, channel: ChannelRef) -> str | None:
-        """Who last changed the channel's news, as the core recorded it (kept across restarts)."""
-        return await self.lookup.channel_manager(channel) if self.lookup is not None else None
-
-    async def _tell_manager(self, channel: ChannelRef, code: str, message: str, token: str | None) -> None:
-        """Once per channel and problem, a DM to whoever last changed the channel's news (if anyone did)."""
-        user = await self._manager(channel)
-        if user is None or (channel.channel, code) in self._told:
-            return
-        self._told.add((channel.channel, code))
-        text = render.notice_message(
-            f"newsbot could not post the news digest. {message}. "
-            "Nothing is lost: the digest stays pending and is posted once this is fixed."
-        )
-        extra: dict[str, Any] = {"token": token} if token else {}
-        try:
-            # a user id as the channel posts in the app's direct messages with that user
-            await self.client.chat_postMessage(channel=user, text=text["text"], blocks=text["blocks"], **extra)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("could not tell %s about it either: %s", user, exc)
 
     # --- commands (CommandSource) ----------------------------------------------------------
 

@@ -34,8 +34,15 @@ log = logging.getLogger(__name__)
 # that story. Everything else (channel, permissions, token, rate, outage) is something a person
 # or time can fix, so it stays retryable and nothing is dropped for it.
 PERMANENT = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long", "no_text"}
-# Problems with the channel that whoever manages it can fix: worth telling them directly.
-CHANNEL_PROBLEMS = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "missing_scope"}
+# Problems with the channel that whoever manages it can fix, in the core's words (PostError.reason,
+# bot.errors.NEEDS_MANAGER): the core tells the channel's manager by DM.
+REASONS = {
+    "not_in_channel": "not_member",
+    "channel_not_found": "gone",
+    "is_archived": "archived",
+    "restricted_action": "forbidden",
+    "missing_scope": "missing_scope",
+}
 HINTS = {
     "not_in_channel": "the bot is not a member of that channel: invite it there (/invite @newsbot)",
     "channel_not_found": "no such channel, or it is private and the bot was not invited: check the channel id",
@@ -73,11 +80,12 @@ def error_code(exc: SlackApiError) -> str:
     return f"HTTP {status}" if status is not None else "unknown error"
 
 
-def post_error(action: str, where: str, code: str) -> PostError:
-    """A PostError naming the Slack error code and what to do about it (never a token)."""
+def post_error(action: str, where: str, code: str, *, unknown: bool = False) -> PostError:
+    """A PostError naming the Slack error code and what to do about it (never a token); its reason
+    is the core's word for the problem where there is one (REASONS), else Slack's code."""
     hint = HINTS.get(code)
     message = f"Slack refused {action} in {where}: {code}" + (f" ({hint})" if hint else "")
-    return PostError(message, retryable=code not in PERMANENT)
+    return PostError(message, retryable=code not in PERMANENT, unknown=unknown, reason=REASONS.get(code, code))
 
 
 # reads after trouble (conversations.history/replies) may wait longer: Slack limits them to about one a

@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.models import PlannedUpdate, PostedMessage
+from bot.models import ChannelRef, PlannedUpdate, PostedMessage
+from bot.store.notices import forget_problems
 from bot.store.rows import DigestRow, ToldStory, new_id
 from bot.store.schema import (
     article_feeds,
@@ -352,14 +353,22 @@ class DigestQueries:
             return conn.execute(query).first() is not None
 
     def finish_digest(self, digest_id: int, owner: str, now: datetime) -> None:
+        """The digest is posted in full; the channel's posting problems told to its manager are over."""
         with self.engine.begin() as conn:
-            conn.execute(
+            finished = conn.execute(
                 digests.update()
                 .where(digests.c.id == digest_id, digests.c.claimed_by == owner)
                 .values(
                     status="posted", posted_at=now, last_error=None, claimed_by=None, claimed_until=None, in_doubt=None
                 )
-            )
+            ).rowcount
+            where = conn.execute(
+                sa.select(subscriptions.c.platform, subscriptions.c.channel)
+                .join(digests, digests.c.subscription_id == subscriptions.c.id)
+                .where(digests.c.id == digest_id)
+            ).first()
+            if finished and where is not None:
+                forget_problems(conn, ChannelRef(where.platform, where.channel))
 
     def told_stories(self, subscription_id: int, since: datetime) -> list[ToldStory]:
         """Stories the channel was told (a posted digest since `since` carries a message for them) that

@@ -1,6 +1,7 @@
-"""The notice outbox: feed trouble notices queued with the feed state that caused them, claimed
-for posting under a short lease (another process takes one over only when its lease has run out),
-then marked sent, put off for a retry, or dropped with the reason, by the lease holder alone."""
+"""The notice outbox: feed trouble notices queued with the feed state that caused them, and DMs to
+a channel's manager about posting trouble (once per channel and problem until a digest there posts
+again), claimed for posting under a short lease (another process takes one over only when its lease
+has run out), then marked sent, put off for a retry, or dropped with the reason, by the lease holder alone."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bot.models import ChannelRef, NoticeRow
-from bot.store.schema import notices
+from bot.store.schema import notices, subscriptions
 
 
 def queue_notices(conn: sa.Connection, items: Sequence[tuple[ChannelRef, str]], now: datetime) -> None:
@@ -25,6 +27,19 @@ def queue_notices(conn: sa.Connection, items: Sequence[tuple[ChannelRef, str]], 
                 for c, t in items
             ],
         )
+
+
+def forget_problems(conn: sa.Connection, channel: ChannelRef) -> None:
+    """A digest posted in the channel: its posting problems are over, so a new one is told again."""
+    conn.execute(
+        notices.update()
+        .where(
+            notices.c.platform == channel.platform,
+            notices.c.channel == channel.channel,
+            notices.c.problem.is_not(None),
+        )
+        .values(problem=None)
+    )
 
 
 class NoticeQueries:
@@ -65,12 +80,48 @@ class NoticeQueries:
                     notices.c.text,
                     notices.c.created_at,
                     notices.c.attempts,
+                    notices.c.recipient,
                 )
             ).all()
         return sorted(
-            (NoticeRow(r.id, ChannelRef(r.platform, r.channel), r.text, r.created_at, r.attempts) for r in rows),
+            (
+                NoticeRow(r.id, ChannelRef(r.platform, r.channel), r.text, r.created_at, r.attempts, r.recipient)
+                for r in rows
+            ),
             key=lambda n: n.id,
         )
+
+    def queue_manager_notice(self, channel: ChannelRef, problem: str, text: str, now: datetime) -> str | None:
+        """Queue a DM about `problem` to whoever last changed the channel's news, unless the channel
+        has none or they were told of this problem since a digest there last posted. Returns the
+        recipient when queued. Two processes failing at once queue it once (the unique partial index)."""
+        manager = sa.select(subscriptions.c.manager).where(
+            subscriptions.c.platform == channel.platform, subscriptions.c.channel == channel.channel
+        )
+        with self.engine.begin() as conn:
+            recipient = conn.scalar(manager)
+            if not recipient:
+                return None
+            dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+            row = {
+                "platform": channel.platform,
+                "channel": channel.channel,
+                "recipient": recipient,
+                "problem": problem,
+                "text": text,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+            stmt = (
+                dialect.insert(notices)
+                .values(row)
+                .on_conflict_do_nothing(
+                    index_elements=["platform", "channel", "problem"], index_where=notices.c.problem.is_not(None)
+                )
+                .returning(notices.c.id)
+            )
+            queued = conn.execute(stmt).first() is not None
+        return recipient if queued else None
 
     def notice_done(
         self, notice_id: int, lease_until: datetime, now: datetime, *, sent: bool, error: str | None = None
@@ -109,15 +160,17 @@ class NoticeQueries:
 
     def prune_notices(self, older_than: datetime) -> int:
         """Forget notices done before `older_than`, and any still pending that were queued before it
-        (past a day they are dropped anyway; what is left is for a platform no process posts to)."""
+        (past a day they are dropped anyway; what is left is for a platform no process posts to).
+        A DM about a problem that still stands is kept: it is what says the manager was told."""
         with self.engine.begin() as conn:
             return int(
                 conn.execute(
                     notices.delete().where(
+                        notices.c.problem.is_(None),
                         sa.or_(
                             sa.and_(notices.c.status != "pending", notices.c.done_at < older_than),
                             sa.and_(notices.c.status == "pending", notices.c.created_at < older_than),
-                        )
+                        ),
                     )
                 ).rowcount
             )

@@ -189,9 +189,9 @@ posted_messages = sa.Table(
     sa.Column("posted_at", UTCDateTime, nullable=False),
 )
 
-# Feed trouble notices ("paused", "works again") waiting to be said in a channel: written in the
-# same transaction that marks the feed's channels as told, then posted with retries, so neither a
-# crash nor a platform error loses one.
+# Notices waiting to be said: feed trouble ("paused", "works again") in a channel, written in the
+# same transaction that marks the feed's channels as told, and posting trouble told to the channel's
+# manager by DM; posted with retries, so neither a crash nor a platform error loses one.
 notices = sa.Table(
     "notices",
     metadata,
@@ -205,5 +205,18 @@ notices = sa.Table(
     sa.Column("status", sa.Text, nullable=False, server_default="pending"),  # pending | sent | dropped
     sa.Column("last_error", sa.Text),
     sa.Column("done_at", UTCDateTime),
+    sa.Column("recipient", sa.Text),  # a platform user told directly (a DM), instead of the channel
+    # the posting problem a DM to the channel's manager is about: one per channel and problem while it
+    # stands; cleared (NULL) when a digest there posts again, so the next time is told again
+    sa.Column("problem", sa.Text),
     sa.Index("ix_notices_status_next_attempt_at", "status", "next_attempt_at"),
+    sa.Index(
+        "ux_notices_channel_problem",
+        "platform",
+        "channel",
+        "problem",
+        unique=True,
+        sqlite_where=sa.text("problem IS NOT NULL"),
+        postgresql_where=sa.text("problem IS NOT NULL"),
+    ),
 )
