@@ -12,10 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import followups
-from bot.clustering import representative
 from bot.config import DigestSettings
 from bot.models import Digest, DigestStory, DigestUpdate, KeyEntity, PostedMessage
-from bot.nlp.highlight import highlight
 from bot.ranking import rank
 from bot.store.store import DigestRow, Store, StoredArticle, SubscriptionRow
 from bot.text_safety import safe_line
@@ -103,6 +101,8 @@ def plan_followups(
     told = store.told_stories(sub.id, since=now - STORY_MAX_AGE)
     if not told:
         return []
+    from bot.clustering import representative  # see story_view
+
     by_story = store.story_articles([t.story_id for t in told])
     mine = set(store.subscribed_feed_ids(sub.id))
     # an article counts for every feed that lists it, not only the one that fetched it first
@@ -182,6 +182,10 @@ def story_view(
     story_id: int, articles: Sequence[StoredArticle], settings: DigestSettings, sentences: int | None = None
 ) -> DigestStory:
     """How one story reads: its most complete article, at most `sentences` long, highlighted, with its other sources."""
+    # here, not at the top: a run with nothing to post (most cron runs) never loads the NLP modules
+    from bot.clustering import representative
+    from bot.nlp.highlight import highlight
+
     rep = representative(articles, settings.prefer_sources)
     # made safe here, before highlighting, so the spans index the text adapters are given
     # (rows stored before ingest cleaned text this way still render safely)
