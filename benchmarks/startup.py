@@ -81,10 +81,10 @@ def newsbot(*args: str) -> list[str]:
     return [sys.executable, "-m", "bot.cli", *args]
 
 
-def demo_config(where: Path) -> str:
+def demo_config(tree: Path, where: Path) -> str:
     """README's first command's config (the bundled one: console, the demo feeds), its database in `where`."""
-    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
-    (where / "config.toml").write_text(text.replace('"examples/feeds/', f'"{ROOT}/examples/feeds/'), encoding="utf-8")
+    text = (tree / "config.example.toml").read_text(encoding="utf-8")
+    (where / "config.toml").write_text(text.replace('"examples/feeds/', f'"{tree}/examples/feeds/'), encoding="utf-8")
     return str(where / "config.toml")
 
 
@@ -102,7 +102,7 @@ async def cases_for(tree: Path, work: Path, slack_url: str) -> list[Case]:
     demo, first, sl = work / "demo", work / "first", work / "slack"
     for d in (demo, first, sl):
         d.mkdir(parents=True)
-    demo_cfg, first_cfg = demo_config(demo), demo_config(first)
+    demo_cfg, first_cfg = demo_config(tree, demo), demo_config(tree, first)
     feed = write_feed(sl / "ten.xml", now_utc())
     sl_cfg = sl / "config.toml"
     sl_cfg.write_text(config_text(sl / "newsbot.db", feed, "slack", "C0NEWS", slack_url), encoding="utf-8")

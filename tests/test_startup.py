@@ -146,3 +146,13 @@ def test_a_database_behind_the_head_is_still_migrated_by_alembic(tmp_path: Path)
     assert "alembic" in loaded
     with sqlite3.connect(tmp_path / "newsbot.db") as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(migrate.head_revision(),)]
+
+
+def test_the_slack_adapter_loads_bolt_only_to_serve() -> None:
+    """Posting (`digest --once`, the kill sweeps) needs slack_sdk's client; bolt answers the slash command."""
+    probe = "import sys, adapters.slack; print(*sorted({m.split('.')[0] for m in sys.modules}))"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=_env())
+    assert run.returncode == 0, run.stderr
+    loaded = set(run.stdout.split())
+    assert "slack_sdk" in loaded
+    assert "slack_bolt" not in loaded
