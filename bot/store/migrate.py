@@ -3,7 +3,7 @@
 `upgrade()` is idempotent: on an up-to-date database it does nothing. A database
 written by a newer newsbot is refused rather than guessed at.
 
-Alembic (a tenth of a second to import, with Mako and every dialect it supports) is imported
+Alembic (a fifth of a second to import, with Mako and every dialect it supports) is imported
 only when there is something to do: nearly every start meets a database already at the newest
 revision, which one plain query tells, against the head read from the migration files' own
 `revision = ` lines.
