@@ -37,7 +37,7 @@ from tests.crash_sweep import config_text, now_utc, write_feed  # noqa: E402
 from tests.slack_fake import FakeSlack  # noqa: E402
 
 EAGER = """
-import importlib, pkgutil, bot, adapters
+import importlib, pkgutil, alembic.command, alembic.script, bot, adapters  # Alembic: what a migration loads
 for pkg in (bot, adapters):
     for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
         if ".migrations" not in m.name:  # env.py runs only inside an Alembic command
