@@ -3,29 +3,35 @@
 Every command takes --config PATH (default ./config.toml, falling back to the
 bundled config.example.toml with a note). Exit codes: 0 done, 1 failed, 2 bad
 config or usage.
+
+Start-up time counts here (health checks, cron, `newsbot cmd`, the tests' many processes), so
+this module imports at its top only what every command needs; each command imports the rest of
+newsbot (the pipeline, SQLAlchemy, aiohttp, the platforms) when it runs. `--version` and `--help`
+load nothing of it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot.app import App
-from bot.config import Settings, load_settings, resolve_feed_url
 from bot.errors import ConfigError, FeedError, NewsbotError, UserInputError
-from bot.ingest.poll import format_report
-from bot.ingest.resolve import feed_address, feed_failure, find_feed
 from bot.isotime import iso_utc
-from bot.logs import setup_logging
-from bot.models import ChannelRef, CommandRequest, PollReport, Reply
 from bot.shutdown import Stopping
 from bot.text_safety import safe_chars, safe_line
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from bot.app import App
+    from bot.config import Settings
+    from bot.models import PollReport, Reply
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_NAMES = (Path("config.example.toml"), Path(__file__).resolve().parents[1] / "config.example.toml")
@@ -99,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from bot.config import load_settings  # after parsing: --version and --help need none of it
+        from bot.logs import setup_logging
+
         settings = load_settings(find_config(args.config))
         setup_logging(settings.log_level, sys.stderr)
         if args.command == "inspect":
@@ -107,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.health import check
 
             return check(settings, sys.stdout)
+        import asyncio  # here: the commands above need no event loop
+
         return asyncio.run(_dispatch(args, settings))
     except ConfigError as exc:
         print(f"newsbot: config error: {exc}", file=sys.stderr)
@@ -132,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _inspect(args: argparse.Namespace, settings: Settings) -> int:
     """Inspection needs no database: it only fetches or reads and prints JSON lines."""
     if args.inspect_command == "feed":
+        import asyncio
+
         from bot.ingest.inspect import inspect_feed
 
         return asyncio.run(inspect_feed(args.target, settings, sys.stdout, sys.stderr))
@@ -142,6 +155,8 @@ def _inspect(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import App  # the pipeline: only the commands that open the database load it
+
     handlers: dict[str, Callable[[App, argparse.Namespace], Awaitable[int]]] = {
         "run": _run,
         "digest": _digest,
@@ -172,6 +187,8 @@ ALL_FAILED = "every feed failed to fetch (see above)"
 
 
 async def _poll(app: App, args: argparse.Namespace) -> int:
+    from bot.ingest.poll import format_report
+
     if not await app.storage.run(lambda s: s.feeds()):
         print(NO_FEEDS, file=sys.stderr)
         return 0
@@ -188,6 +205,8 @@ async def _poll(app: App, args: argparse.Namespace) -> int:
 async def _digest(app: App, args: argparse.Namespace) -> int:
     """Poll, then post; on SIGTERM a poll in progress is dropped, and of the digests only the
     message being posted is finished (its claim is given back; the next run carries on)."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     polling: asyncio.Future[PollReport] | None = None
 
@@ -242,6 +261,8 @@ async def _digest_once(app: App, args: argparse.Namespace, start_poll: Callable[
 
 
 async def _cmd(app: App, args: argparse.Namespace) -> int:
+    from bot.models import ChannelRef, CommandRequest
+
     if args.channel:
         try:
             channel = ChannelRef.parse(args.channel)
@@ -270,6 +291,9 @@ def format_reply(reply: Reply) -> str:
 
 async def _feeds_add(app: App, args: argparse.Namespace) -> int:
     """Add a feed the way chat `subscribe` finds one; on any failure nothing is left behind."""
+    from bot.ingest.resolve import feed_address, feed_failure, find_feed
+    from bot.models import ChannelRef
+
     channel = None
     if args.channel:  # before anything is written: a bad channel must not leave the feed added
         try:
@@ -323,6 +347,8 @@ async def _feeds_list(app: App, args: argparse.Namespace) -> int:
 
 
 async def _feeds_remove(app: App, args: argparse.Namespace) -> int:
+    from bot.config import resolve_feed_url
+
     value = args.feed
     feed = await app.storage.run(lambda s: s.find_feed(value))
     if feed is None and not value.isdigit():

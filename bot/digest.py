@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import followups
-from bot.clustering import representative
 from bot.config import DigestSettings
 from bot.models import (
     Digest,
@@ -25,7 +24,6 @@ from bot.models import (
     StoredArticle,
     SubscriptionRow,
 )
-from bot.nlp.highlight import highlight
 from bot.ports import DigestStore
 from bot.ranking import rank
 from bot.text_safety import safe_line
@@ -115,6 +113,8 @@ def plan_followups(
     told = store.told_stories(sub.id, since=now - STORY_MAX_AGE)
     if not told:
         return []
+    from bot.clustering import representative  # see story_view
+
     by_story = store.story_articles([t.story_id for t in told])
     mine = set(store.subscribed_feed_ids(sub.id))
     # an article counts for every feed that lists it, not only the one that fetched it first
@@ -194,6 +194,10 @@ def story_view(
     story_id: int, articles: Sequence[StoredArticle], settings: DigestSettings, sentences: int | None = None
 ) -> DigestStory:
     """How one story reads: its most complete article, at most `sentences` long, highlighted, with its other sources."""
+    # here, not at the top: a run with nothing to post (most cron runs) never loads the NLP modules
+    from bot.clustering import representative
+    from bot.nlp.highlight import highlight
+
     rep = representative(articles, settings.prefer_sources)
     # made safe here, before highlighting, so the spans index the text adapters are given
     # (rows stored before ingest cleaned text this way still render safely)

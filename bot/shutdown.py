@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.ports import ChatAdapter
+if TYPE_CHECKING:  # at run time the CLI imports Stopping without the ports and models
+    from bot.ports import ChatAdapter
 
 # the digest posts; notices are one message each and are left to finish their short queue
 _GATED = ("post_parent", "post_story", "post_update")

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+import bot.ingest.parse as parse_module
 import bot.ingest.poll as poll_module
 import bot.store.articles as articles_module
 from bot.app import App
@@ -159,8 +160,8 @@ async def test_200_then_304_then_an_etag_change(rig: Rig) -> None:
 async def test_the_same_body_without_validators_is_not_parsed_again(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     rig.feed("a", plain(rss(2)))
     calls = []
-    real = poll_module.parse_feed
-    monkeypatch.setattr(poll_module, "parse_feed", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = parse_module.parse_feed
+    monkeypatch.setattr(parse_module, "parse_feed", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert (await rig.poll()).ok == 1
     again = await rig.poll()
     assert (again.unchanged, again.ok, len(calls)) == (1, 0, 1)

@@ -15,13 +15,9 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
@@ -41,6 +37,11 @@ from bot.config import Settings, SlackSettings
 from bot.errors import ConfigError, PostError
 from bot.models import ChannelRef, Digest, DigestStory, DigestUpdate, FoundPosts, PostedMessage
 from bot.ports import CommandHandler, Taken
+
+if TYPE_CHECKING:  # serving only: `start` imports them (see adapters/slack/app.py)
+    from aiohttp import web
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_bolt.async_app import AsyncApp
 
 log = logging.getLogger(__name__)
 AUTH_ERRORS = {"invalid_auth", "not_authed", "token_revoked", "account_inactive"}
@@ -342,6 +343,10 @@ class SlackAdapter:
 
     async def start(self, handle: CommandHandler) -> None:
         """Check the token, then listen for the slash command over Socket Mode or HTTP, and return."""
+        from aiohttp import web
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+
         socket = self.config.mode == "socket"
         secret, env = (
             ("app_token", self.config.app_token_env) if socket else ("signing_secret", self.config.signing_secret_env)

@@ -3,6 +3,10 @@
 The slash command is acknowledged first (Slack allows 3 seconds), then run through the core's
 CommandHandler, then answered through respond() as an ephemeral message: errors and usage
 reach only the caller. Bolt itself verifies signatures (HTTP mode) and resolves tokens.
+
+slack-bolt is imported by `build_app`, not here: a run that only posts (`digest --once`, the
+kill sweeps) needs slack_sdk's client and `Managers`, and bolt (with aiohttp's server) would
+double the adapter's start-up.
 """
 
 from __future__ import annotations
@@ -10,19 +14,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
-from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import reply_message
 from bot.models import ChannelRef, CommandRequest, Reply
 from bot.ports import CommandHandler
+
+if TYPE_CHECKING:
+    from slack_bolt.async_app import AsyncApp
+    from slack_bolt.context.ack.async_ack import AsyncAck
+    from slack_bolt.context.respond.async_respond import AsyncRespond
+    from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,9 @@ class _KnownWarnings(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # only bolt logs here, so bolt is loaded by the time a record comes
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
+
         return record.getMessage() not in (warning_client_prioritized_and_token_skipped(), warning_token_skipped())
 
 
@@ -103,6 +111,8 @@ def build_app(
     oauth_settings: AsyncOAuthSettings | None = None,
 ) -> AsyncApp:
     """The bolt AsyncApp answering `command`; signatures are checked whenever a signing secret is given."""
+    from slack_bolt.async_app import AsyncApp  # see the module docstring
+
     # oauth_settings carries the installation store; bolt resolves each request's token from it
     kwargs: dict[str, Any] = {} if oauth_settings is None else {"oauth_settings": oauth_settings}
     app = AsyncApp(

@@ -19,21 +19,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import heap
-from bot.clustering import StoryIndex
 from bot.config import Settings
-from bot.enrich import Enriched, enrich
 from bot.errors import FeedError, StorageConflict
 from bot.ingest import schedule
 from bot.ingest.clean import extract_article
 from bot.ingest.fetch import MAX_REDIRECTS, Fetcher, FetchResult, HTTPStatusError
-from bot.ingest.parse import parse_feed
 from bot.ingest.urls import canonical_url
 from bot.models import ChannelRef, FeedRow, FeedSchedule, ParsedFeed, PollReport
 from bot.ports import Clock, IngestStore
 from bot.storage import Storage
+
+# The parser (feedparser, lxml) and the NLP (enrich, clustering) are imported where they are
+# first needed: a poll whose feeds answer 304 or the same bytes as last time uses neither.
+if TYPE_CHECKING:
+    from bot.clustering import StoryIndex
+    from bot.enrich import Enriched
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +138,8 @@ async def _fetch(
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == feed.body_hash:
             return _Fetched(result, body_hash)  # same bytes as last time: not worth a parse
+        from bot.ingest.parse import parse_feed
+
         body, url, headers = result.body, result.url, result.headers
         parsed = await asyncio.get_running_loop().run_in_executor(
             parser, lambda: parse_feed(body, url=url, now=now, headers=headers)
@@ -164,6 +169,8 @@ INDEX_REBUILD = timedelta(hours=1)
 
 
 def _cached_index(store: IngestStore, settings: Settings, now: datetime) -> StoryIndex:
+    from bot.clustering import StoryIndex
+
     since = now - timedelta(hours=settings.digest.cluster_hours)
     cached = _INDEXES.get(store)
     if (
@@ -402,6 +409,8 @@ def store_items(
     linked to this feed rather than stored again, so every channel of every feed carrying it gets
     it. What is left is enriched once and clustered.
     """
+    from bot.enrich import enrich
+
     items = [(item, canonical_url(item.url) if item.url else None) for item in reversed(parsed.items)]
     known_guids, known_urls = store.known_keys(feed.id, [i.guid for i, _ in items], [u for _, u in items if u])
     batch: list[tuple[dict[str, Any], Enriched]] = []

@@ -12,9 +12,7 @@ from pathlib import Path
 
 from bot.config import resolve_feed_url
 from bot.errors import FeedError, UserInputError
-from bot.ingest.discover import feed_links
 from bot.ingest.fetch import Fetcher
-from bot.ingest.parse import parse_feed
 from bot.models import ParsedFeed
 
 # "example.org" or "news.example.org/feed": a host name without its scheme
@@ -44,6 +42,10 @@ def feed_address(value: str, *, local_files: bool, local_refusal: str | None = N
 
 async def find_feed(fetcher: Fetcher, url: str, now: datetime) -> tuple[str, ParsedFeed]:
     """The feed at `url` (after redirects), or the first feed the web page at `url` announces."""
+    # here, not at the top: the chat router imports this module, and most commands parse nothing
+    from bot.ingest.discover import feed_links
+    from bot.ingest.parse import parse_feed
+
     result = await fetcher.fetch(url)
     if result.body is None:
         raise FeedError(url, f"the server sent no body (HTTP {result.status}); try again later")

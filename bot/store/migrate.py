@@ -2,18 +2,22 @@
 
 `upgrade()` is idempotent: on an up-to-date database it does nothing. A database
 written by a newer newsbot is refused rather than guessed at.
+
+Alembic (a fifth of a second to import, with Mako and every dialect it supports) is imported
+only when there is something to do: nearly every start meets a database already at the newest
+revision, which one plain query tells, against the head read from the migration files' own
+`revision = ` lines.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -21,38 +25,108 @@ from bot.errors import StorageError
 from bot.store.engine import LOCK_WAIT_MS
 from bot.store.schema import metadata
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 
 
 MIGRATION_LOCK_WAIT_MS = 60_000
 
 
 def _config() -> Config:
+    from alembic.config import Config  # only to migrate (see the module docstring)
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
 
 
+# what script.py.mako writes; a merge (a tuple) or an annotated line does not match, and then
+# Alembic reads the files instead
+_REVISION = re.compile(r"""^revision = ['"](\w+)['"]$""", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"""^down_revision = (?:None|['"](\w+)['"])$""", re.MULTILINE)
+
+
+@functools.cache
 def head_revision() -> str:
+    """The newest schema revision this newsbot knows."""
+    return plain_head(MIGRATIONS / "versions") or _alembic_head()
+
+
+def plain_head(versions: Path) -> str | None:
+    """The one head of the migration files in `versions`, read as script.py.mako writes them.
+
+    None when a file is written otherwise (a merge's tuple, annotations) or the revisions do not
+    end in exactly one head: Alembic's own reading then decides.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in versions.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        rev, down = _REVISION.findall(text), _DOWN_REVISION.findall(text)
+        if len(rev) != 1 or len(down) != 1:
+            return None
+        revisions.add(rev[0])
+        if down[0]:
+            parents.add(down[0])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _alembic_head() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The revision the database records (None: no newsbot schema yet), by a plain query.
+
+    The same answer as Alembic's MigrationContext.get_current_revision, without importing Alembic.
+    """
+    if not sa.inspect(conn).has_table(VERSION_TABLE):
+        return None
+    recorded = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(recorded) > 1:
+        raise StorageError(
+            f"the database records several schema revisions ({', '.join(sorted(recorded))}); "
+            "newsbot's migrations are one line, so another program changed it: restore it from a backup"
+        )
+    return recorded[0] if recorded else None
 
 
 def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
     """Migrate to `target` (the newest by default); returns (revision before, revision after).
+
+    A database already at the newest revision is told by one read (no lock, no Alembic): a
+    migration commits whole, so a process that reads the head sees the finished schema, and one
+    that reads anything else (or nothing) goes on to the locked path below, which reads again.
+    """
+    if target == "head":
+        head = head_revision()
+        with engine.connect() as conn:
+            if current_revision(conn) == head:
+                return head, head
+    return _upgrade(engine, target)
+
+
+def _upgrade(engine: Engine, target: str) -> tuple[str | None, str]:
+    """Migrate under the lock, with Alembic.
 
     All or nothing on both databases: the whole upgrade, DDL included, is one transaction
     (on SQLite through the engine's BEGIN recipe, see bot.store.engine), so a kill at any point
     leaves the database as it was. A database an older newsbot left half-made is repaired when
     nothing in it can be lost, and refused with what to do otherwise.
     """
+    from alembic import command  # only to migrate (see the module docstring)
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_config())
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
@@ -91,10 +165,6 @@ def upgrade(engine: Engine, target: str = "head") -> tuple[str | None, str]:
                 _sqlite_restore(conn)
     assert after is not None
     return before, after
-
-
-# what an interrupted first start of an older newsbot (before migrations were atomic) can leave
-_OWN_TABLES = (*(t.name for t in reversed(metadata.sorted_tables)), "articles_fts")
 
 
 def _sqlite_transactional(conn: Connection) -> None:
@@ -137,8 +207,11 @@ def _clear_unversioned(conn: Connection) -> None:
     Only an older newsbot killed during its first migration leaves such tables (it had no data
     yet); with rows in them the database is refused instead, never guessed at.
     """
+
+    # what an interrupted first start of an older newsbot (before migrations were atomic) can leave
+    own_tables = (*(t.name for t in reversed(metadata.sorted_tables)), "articles_fts")
     present = set(sa.inspect(conn).get_table_names())
-    leftovers = [name for name in _OWN_TABLES if name in present]
+    leftovers = [name for name in own_tables if name in present]
     if not leftovers:
         return
     quoted = conn.dialect.identifier_preparer.quote

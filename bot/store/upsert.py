@@ -11,13 +11,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 
 def insert_missing(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> int:
     """Insert the `rows` whose `keys` (a unique constraint's columns) are not taken; returns how many went in."""
     if not rows:
         return 0
+    # here, not at the top: importing the PostgreSQL dialect (and its drivers' modules) costs a
+    # SQLite start a twentieth of a second; the engine has loaded its own dialect already
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
     # counted by RETURNING: psycopg reports no rowcount for this statement
     stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(*table.primary_key.columns)
