@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from bot.models import ChannelRef, NoticeRow
 from bot.store.schema import notices, subscriptions
+from bot.store.upsert import dialect_of
 
 
 def queue_notices(conn: sa.Connection, items: Sequence[tuple[ChannelRef, str]], now: datetime) -> None:
@@ -102,7 +102,7 @@ class NoticeQueries:
             recipient = conn.scalar(manager)
             if not recipient:
                 return None
-            dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+            dialect = dialect_of(conn)
             row = {
                 "platform": channel.platform,
                 "channel": channel.channel,
@@ -115,9 +115,9 @@ class NoticeQueries:
             stmt = (
                 dialect.insert(notices)
                 .values(row)
-                .on_conflict_do_nothing(
-                    index_elements=["platform", "channel", "problem"], index_where=notices.c.problem.is_not(None)
-                )
+                # NULLs are distinct in a unique index on both databases, so only rows with a problem
+                # collide: a plain index (no dialect-specific WHERE, which would load every dialect)
+                .on_conflict_do_nothing(index_elements=["platform", "channel", "problem"])
                 .returning(notices.c.id)
             )
             queued = conn.execute(stmt).first() is not None

@@ -216,7 +216,5 @@ notices = sa.Table(
         "channel",
         "problem",
         unique=True,
-        sqlite_where=sa.text("problem IS NOT NULL"),
-        postgresql_where=sa.text("problem IS NOT NULL"),
     ),
 )

@@ -26,8 +26,6 @@ def upgrade() -> None:
         "notices",
         ["platform", "channel", "problem"],
         unique=True,
-        sqlite_where=sa.text("problem IS NOT NULL"),
-        postgresql_where=sa.text("problem IS NOT NULL"),
     )
 
 
