@@ -97,6 +97,7 @@ class FeedQueries:
             conn.execute(articles.delete().where(articles.c.feed_id == feed_id))
             conn.execute(feeds.delete().where(feeds.c.id == feed_id))
             # with the deletion, so every process's cached story index sees it (bot.ingest.service)
+            insert_missing(conn, counters, [{"name": FEED_REMOVALS, "value": 0}], ["name"])
             conn.execute(counters.update().where(counters.c.name == FEED_REMOVALS).values(value=counters.c.value + 1))
 
     def feed_schedules(self, ids: Iterable[int] | None = None) -> list[FeedSchedule]:

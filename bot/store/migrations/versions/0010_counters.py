@@ -19,12 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    table = op.create_table(
+    # no rows yet: a counter's row is made the first time it moves (an empty database stays empty)
+    op.create_table(
         "counters",
         sa.Column("name", sa.Text, primary_key=True),
         sa.Column("value", sa.Integer, nullable=False, server_default="0"),
     )
-    op.bulk_insert(table, [{"name": "feed_removals", "value": 0}])
 
 
 def downgrade() -> None:
