@@ -134,7 +134,10 @@ async def newsbot_polls(base: str, n: int, workdir: Path) -> dict[str, float]:
     from bot.config import settings_from_dict
     from bot.ingest.fetch import Fetcher
     from bot.ingest.poll import format_report, poll_feeds
+    from bot.ingest.service import StoryIndexCache
     from bot.ports import SystemClock
+    from bot.storage import Storage
+    from bot.store.errors import translate
     from bot.store.store import Store
 
     settings = settings_from_dict(
@@ -151,18 +154,21 @@ async def newsbot_polls(base: str, n: int, workdir: Path) -> dict[str, float]:
     for i in range(n):
         store.add_feed(f"{base}/feed/{i}", clock.now())
     fetcher = Fetcher(settings.fetch)
+    storage = Storage(store, translate=translate)
+    stories = StoryIndexCache(settings.digest.cluster_hours)  # kept between the passes, as the bot keeps it
     set_round(base, 0)
     t0 = time.perf_counter()
-    first = await poll_feeds(store, fetcher, settings, clock)
+    first = await poll_feeds(storage, fetcher, settings, clock, stories)
     print(
         f"  newsbot, first poll (everything new, unmeasured): {format_report(first)} [{time.perf_counter() - t0:.1f}s]"
     )
     set_round(base, 1)
     wall, cpu = time.perf_counter(), time.process_time()
-    second = await poll_feeds(store, fetcher, settings, clock)
+    second = await poll_feeds(storage, fetcher, settings, clock, stories)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"  newsbot, measured poll: {format_report(second)}")
     await fetcher.close()
+    storage.close()
     store.close()
     return {"polls": second.feeds, "wall": wall, "cpu": cpu, "failed": second.failed}
 

@@ -112,20 +112,22 @@ class Split:
 def instrumented(mode: str, split: Split) -> Iterator[None]:
     """Time the pass's stages; in "feedparser only" mode the fast path declines every document,
     which is what parse_feed does for a document it cannot read (the switch lives here only)."""
+    import bot.enrich as enrich_module
     import bot.ingest.parse as parse_module
     import bot.ingest.poll as poll_module
 
-    saved = (poll_module.parse_feed, poll_module.enrich, poll_module.store_items)
+    # poll imports parse_feed and enrich where it first needs them, so they are wrapped at their homes
+    saved = (parse_module.parse_feed, enrich_module.enrich, poll_module.store_items)
     fast = getattr(parse_module, "_parse_fast", None)
     if mode == "feedparser only":
         parse_module._parse_fast = lambda *a, **k: None
-    poll_module.parse_feed = split.wrap("parse", saved[0])
-    poll_module.enrich = split.wrap("enrich", saved[1])
+    parse_module.parse_feed = split.wrap("parse", saved[0])
+    enrich_module.enrich = split.wrap("enrich", saved[1])
     poll_module.store_items = split.wrap("store", saved[2])
     try:
         yield
     finally:
-        poll_module.parse_feed, poll_module.enrich, poll_module.store_items = saved
+        parse_module.parse_feed, enrich_module.enrich, poll_module.store_items = saved
         if fast is not None:
             parse_module._parse_fast = fast
 
@@ -135,7 +137,10 @@ class Bot:
 
     def __init__(self, mode: str, urls: list[str], workdir: Path) -> None:
         from bot.config import settings_from_dict
+        from bot.ingest.service import StoryIndexCache
         from bot.ports import SystemClock
+        from bot.storage import Storage
+        from bot.store.errors import translate
         from bot.store.store import Store
 
         workdir.mkdir()
@@ -149,6 +154,8 @@ class Bot:
             workdir / "config.toml",
         )
         self.store = Store.open(self.settings.database_url)
+        self.storage = Storage(self.store, translate=translate)
+        self.stories = StoryIndexCache(self.settings.digest.cluster_hours)
         self.clock = SystemClock()
         for url in urls:
             self.store.add_feed(url, self.clock.now())
@@ -161,7 +168,7 @@ class Bot:
         fetcher = Fetcher(self.settings.fetch)  # a fresh one per pass: passes are minutes apart in a real bot
         with instrumented(self.mode, split):
             wall, cpu = time.perf_counter(), time.process_time()
-            report = await poll_feeds(self.store, fetcher, self.settings, self.clock)
+            report = await poll_feeds(self.storage, fetcher, self.settings, self.clock, self.stories)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         await fetcher.close()
         parse, enrich, store = split.cpu["parse"], split.cpu["enrich"], split.cpu["store"]

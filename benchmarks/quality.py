@@ -572,6 +572,7 @@ def _cluster_stream(docs: list[tuple[str, str, datetime | None]], settle: bool =
     each article a polling pass of its own (settled after it, as the bot settles after each feed)."""
     from bot.clustering import StoryIndex
     from bot.enrich import Enriched, cluster_features
+    from bot.models import AppliedPlan
     from bot.nlp.fingerprint import content_hash
 
     started = time.perf_counter()
@@ -582,17 +583,11 @@ def _cluster_stream(docs: list[tuple[str, str, datetime | None]], settle: bool =
     index = StoryIndex(())
     started = time.perf_counter()
     stories = 0
-
-    def split_off(old: int, refs: list[int]) -> int:
-        nonlocal stories
-        stories += 1
-        return stories - 1
-
     for n, info in enumerate(feats):
-        if index.assign(info, stories) == stories:
-            stories += 1
-        if settle:
-            index.settle([n], (), split_off)
+        plan = index.plan([info], settle=settle)
+        made = tuple(range(stories, stories + plan.new_stories + len(plan.splits)))
+        stories += len(made)
+        index.applied(plan, AppliedPlan((n,), made[: plan.new_stories], made[plan.new_stories :]))
     return t_feat, time.perf_counter() - started, stories
 
 

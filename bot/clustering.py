@@ -1,17 +1,24 @@
 """Story clustering: each new article joins a recent story or starts a new one, incrementally.
 
 Built from the recent articles' stored features (`cluster_candidates_after`) and kept between passes;
-`find` and `add` run per new article, so nothing is re-clustered. Exact copies join by content
+each batch of new articles is placed (`plan`) against what the index holds, so nothing is
+re-clustered. Exact copies join by content
 hash, near-copies by shingle sketch, and the same story told by another outlet by TF-IDF cosine of
 content terms and names against its most similar earlier article (article-to-article linking,
 which carried over between event-level ECB+ and coarse UCI stories; centroid rules did not).
 
 A join is decided on arrival, before the new article's own event may have a story: the first
 report of a second, similar event (another arrest at the same club) can join the first event's
-story, and its followers with it. `settle` re-checks each story that gained articles: when its
+story, and its followers with it. The settle step of a plan re-checks each story that gained articles: when its
 full-text articles fall into groups that resemble each other too little on average (average link),
 the groups without the story's oldest article become stories of their own. Stories already carried
 by a digest are never split, so nothing posted moves.
+
+Decide, then apply: `plan` decides without the store (which story each article joins, which stories
+it starts, which splits follow) and records the articles under stand-in ids; the store applies the
+plan in one transaction (bot.store.articles.add_articles), skipping the splits of stories a digest
+carries, which only it can tell under its lock; `applied` then gives the index the real ids. A plan
+the store did not apply leaves the index unusable: build it again from the store.
 
 Cost per article stays flat as the index grows: candidates come only from the most recent
 postings of the new article's heaviest (rare, repeated) terms, and only a short list of them is
@@ -23,12 +30,13 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from bot.enrich import Enriched, parse_features
+from bot.models import AppliedPlan, Candidate, ClusterPlan, StoryRef, StorySplit
 from bot.nlp.fingerprint import similarity
 from bot.nlp.storyvec import StoryFeatures
 
@@ -69,9 +77,6 @@ _SPLIT_MEMBERS = 32  # the story's newest full-text articles a settle check look
 _SKETCH_PROBES = 32  # a sketch's smallest hashes: copies share most of them
 _SKETCH_RECENT = 16
 
-# story id, content hash, stored features, published, article id
-Candidate = tuple[int, str, Any, datetime | None, int]
-
 
 @dataclass(frozen=True, slots=True)
 class _Doc:
@@ -80,17 +85,29 @@ class _Doc:
     names: dict[str, float]  # unit IDF-weighted name vector
     published: datetime | None
     long: bool  # full text, not a headline or teaser: only these settle a story
-    ref: int | None  # the article's id, once the caller has one
+    ref: int | None  # the article's id, once the store has given it one
     digest: str  # content hash
     sketch_at: int  # index into _sketches, or -1
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A plan the store has not applied yet: what `applied` must bind to real ids."""
+
+    plan: ClusterPlan
+    added: list[tuple[int, int, str]]  # per article: index into _docs (or -1), into _sketches (or -1), hash
+    groups: list[tuple[int, list[int]]]  # per split: the story (a stand-in id when new), indexes into _docs
+
+
 class StoryIndex:
-    """Recent articles' features, so each new article joins a story or starts one."""
+    """Recent articles' features, so each new article joins a story or starts one.
+
+    Story ids are 0 or more; while a plan is pending, the stories it starts have the stand-in ids
+    -1, -2, ... in the index."""
 
     def __init__(
         self,
-        candidates: Iterable[Candidate | tuple[int, str, Any, datetime | None] | tuple[int, str, Any]],
+        candidates: Iterable[Candidate],
         *,
         window_hours: float = 48,
         threshold: float = SAME_EVENT_SIMILARITY,
@@ -114,84 +131,112 @@ class StoryIndex:
         self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._docs: list[_Doc] = []
         self._members: dict[int, list[int]] = defaultdict(list)  # story id -> indexes into _docs
-        # what `add` indexed since the last settle (an index into _docs, -1 for an article without
-        # terms), in order: settle gives them their article ids
-        self._unbound: list[int] = []
-        self._touched: set[int] = set()  # stories that gained an article since the last settle
-        self._last_info: Enriched | None = None
-        self._last_parsed: tuple[list[int], StoryFeatures | None, datetime | None] = ([], None, None)
+        self._pending: _Pending | None = None
         self.extend(candidates)
 
-    def extend(
-        self, candidates: Iterable[Candidate | tuple[int, str, Any, datetime | None] | tuple[int, str, Any]]
-    ) -> None:
+    def extend(self, candidates: Iterable[Candidate]) -> None:
         """Add already-clustered articles (from the store) to the index."""
         for cand in candidates:
-            story_id, digest, stored = cand[0], cand[1], cand[2]
-            published = cand[3] if len(cand) > 3 else None
-            ref = cand[4] if len(cand) > 4 else None
-            sketch, feats, pub = parse_features(stored)
-            self._add(story_id, digest, sketch, feats, pub or published, ref)
+            sketch, feats, pub = parse_features(cand.features)
+            self._add(cand.story_id, cand.content_hash, sketch, feats, pub or cand.published, cand.article_id)
 
     # --- public API -----------------------------------------------------------------------
     def __len__(self) -> int:
         """How many articles the index compares newcomers with."""
         return len(self._docs)
 
+    @property
+    def pending(self) -> bool:
+        """A plan is out that `applied` has not met: if the store did not apply it, build the index again."""
+        return self._pending is not None
+
     def find(self, info: Enriched) -> int | None:
-        """The story this article belongs to, or None when it starts a new one."""
-        return self._find(info.content_hash, *self._parsed(info))
+        """The story this article belongs to, or None when it starts a new one (nothing is recorded)."""
+        return self._find(info.content_hash, *parse_features(info.shingles))
 
-    def add(self, story_id: int, info: Enriched) -> None:
-        """Record the article in its story; `settle` later gives it its article id."""
-        i = self._add(story_id, info.content_hash, *self._parsed(info), None)
-        self._unbound.append(-1 if i is None else i)
-        if i is not None:
-            self._touched.add(story_id)
+    def plan(self, infos: Sequence[Enriched], *, settle: bool = True) -> ClusterPlan:
+        """Place a batch of new articles, in order: each joins the story `find` gives it, which may be
+        one an earlier article of the batch started, or starts one. Then the settle step: each story
+        they joined whose full-text articles form separate groups is split, those groups without its
+        oldest article going to stories of their own.
 
-    def assign(self, info: Enriched, new_story: int) -> int:
-        """find + add in one step (for the inspection command): the story id it ends up in."""
-        story = self.find(info)
-        story = new_story if story is None else story
-        self.add(story, info)
-        return story
-
-    def settle(
-        self, refs: Sequence[int], frozen: Container[int], new_story: Callable[[int, list[int]], int]
-    ) -> dict[int, int]:
-        """After a batch of `add`s: give those articles their ids (`refs`, in the order they were
-        added), then split each story they joined whose articles form separate groups.
-
-        A story in `frozen` (already carried by a digest) is left whole. For each group split off,
-        `new_story(old story, article ids)` makes the story and returns its id (or the old id: nothing
-        moved). Returns the article ids that moved, each with its new story id."""
-        if len(refs) != len(self._unbound):
-            raise ValueError(f"settle got {len(refs)} article ids for {len(self._unbound)} added articles")
+        The articles are recorded here at once (a later one of the batch is compared with them);
+        `applied` must follow with what the store made of the plan. `settle=False` plans no splits
+        (for measuring what the settle step costs)."""
+        if self._pending is not None:
+            raise RuntimeError("the last plan was never applied: build the index again from the store")
+        placements: list[StoryRef] = []
+        added: list[tuple[int, int, str]] = []
+        touched: set[int] = set()  # stories that gained an article with terms
+        started = 0
+        for info in infos:
+            sketch, feats, pub = parse_features(info.shingles)
+            story = self._find(info.content_hash, sketch, feats, pub)
+            if story is None:
+                started += 1
+                story = -started
+            placements.append(_ref(story))
+            sketch_at = len(self._sketches) if sketch else -1  # where _add puts its sketch
+            i = self._add(story, info.content_hash, sketch, feats, pub, None)
+            added.append((-1 if i is None else i, sketch_at, info.content_hash))
+            if i is not None:
+                touched.add(story)
         docs = self._docs
-        for i, ref in zip(self._unbound, refs, strict=True):
+        position = {i: pos for pos, (i, _, _) in enumerate(added) if i >= 0}
+        splits: list[StorySplit] = []
+        groups: list[tuple[int, list[int]]] = []
+        # stored stories by id, then the new ones in the order they were started: the order of their ids
+        for story in sorted(touched, key=lambda s: (s < 0, abs(s))) if settle else ():
+            # also for a story a digest carries, which only the store can tell: it skips those
+            for group in self._split(story, position.keys()):
+                stored = tuple(r for r in (docs[i].ref for i in group if i not in position) if r is not None)
+                splits.append(StorySplit(_ref(story), stored, tuple(position[i] for i in group if i in position)))
+                groups.append((story, group))
+        plan = ClusterPlan(tuple(placements), started, tuple(splits))
+        self._pending = _Pending(plan, added, groups)
+        return plan
+
+    def applied(self, plan: ClusterPlan, result: AppliedPlan) -> dict[int, int]:
+        """Give the plan's articles and new stories their ids and move the split groups the store
+        moved. Returns the article ids that moved, each with its new story id."""
+        pending = self._pending
+        if pending is None or pending.plan is not plan:
+            raise ValueError("applied: not the plan this index is waiting for")
+        if (len(result.article_ids), len(result.story_ids), len(result.split_to)) != (
+            len(plan.placements),
+            plan.new_stories,
+            len(plan.splits),
+        ):
+            raise ValueError(
+                f"applied got {len(result.article_ids)} article ids, {len(result.story_ids)} stories and "
+                f"{len(result.split_to)} splits for a plan of {len(plan.placements)}, {plan.new_stories} "
+                f"and {len(plan.splits)}"
+            )
+
+        def real(story: int) -> int:
+            return result.story_ids[-story - 1] if story < 0 else story
+
+        for k, story_id in enumerate(result.story_ids):
+            if (members := self._members.pop(-k - 1, None)) is not None:
+                self._members[story_id].extend(members)
+        docs = self._docs
+        for (i, sketch_at, digest), ref in zip(pending.added, result.article_ids, strict=True):
             if i >= 0:
-                docs[i] = replace(docs[i], ref=ref)
-        new = {i for i in self._unbound if i >= 0}
-        touched, self._unbound, self._touched = self._touched, [], set()
+                docs[i] = replace(docs[i], story=real(docs[i].story), ref=ref)
+            if sketch_at >= 0:
+                story, sketch = self._sketches[sketch_at]
+                self._sketches[sketch_at] = (real(story), sketch)
+            if self.by_hash.get(digest, 0) < 0:
+                self.by_hash[digest] = real(self.by_hash[digest])
         moved: dict[int, int] = {}
-        for story in sorted(touched):
-            if story in frozen:
-                continue
-            for group in self._split(story, new):
-                ids = [r for r in (docs[i].ref for i in group) if r is not None]
-                target = new_story(story, ids)
-                if target != story:  # the store found them moved already (by another worker)
-                    self._move(group, story, target)
-                    moved |= {r: target for r in ids}
+        for (story, group), target in zip(pending.groups, result.split_to, strict=True):
+            if target is not None:
+                self._move(group, real(story), target)
+                moved |= {r: target for r in (docs[i].ref for i in group) if r is not None}
+        self._pending = None
         return moved
 
     # --- internals ------------------------------------------------------------------------
-    def _parsed(self, info: Enriched) -> tuple[list[int], StoryFeatures | None, datetime | None]:
-        # find then add of one article parse its stored features once
-        if self._last_info is not info:
-            self._last_info, self._last_parsed = info, parse_features(info.shingles)
-        return self._last_parsed
-
     def _add(
         self,
         story_id: int,
@@ -225,7 +270,7 @@ class StoryIndex:
             self._postings[t].append((i, w))
         return i
 
-    def _split(self, story: int, new: set[int]) -> list[list[int]]:
+    def _split(self, story: int, new: Container[int]) -> list[list[int]]:
         """Groups of the story's newest full-text articles (indexes into _docs) that are stories of
         their own: all but the group holding the oldest of them.
 
@@ -333,6 +378,10 @@ class StoryIndex:
             if score >= need and score - need > best_margin:
                 best, best_margin = story, score - need
         return best
+
+
+def _ref(story: int) -> StoryRef:
+    return StoryRef(id=story) if story >= 0 else StoryRef(new=-story - 1)
 
 
 def pair_scores(infos: Sequence[Enriched]) -> list[list[float]]:

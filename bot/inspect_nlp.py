@@ -17,6 +17,7 @@ from bot.clustering import StoryIndex
 from bot.config import DigestSettings
 from bot.enrich import Enriched, cluster_features
 from bot.ingest.clean import clean_content
+from bot.models import AppliedPlan
 from bot.nlp.condense import condense
 from bot.nlp.entities import Extractor, extract_entities, get_extractor
 from bot.nlp.fingerprint import content_hash
@@ -160,17 +161,20 @@ class _Clusterer:
             shingles=cluster_features(title, text, _published(row)),
         )
         line = len(self.ids)
-        story = self.index.assign(info, len(self.names))
-        if story == len(self.names):
-            self.names.append(ident)
         self.ids.append(ident)
-        self.stories.append(story)
-        # nothing here is ever posted, so every story may still split
-        for ref, new in self.index.settle([line], (), self._new_story).items():
+        # the plan applied here as the store would apply it, with lines for article ids; nothing
+        # here is ever posted, so every story may still split
+        plan = self.index.plan([info])
+        [place] = plan.placements
+        started = [self._new_story([line])] if place.id is None else []
+        self.stories.append(place.id if place.id is not None else started[0])
+        split_to = [self._new_story([*split.article_ids, *(line for _ in split.batch)]) for split in plan.splits]
+        for ref, new in self.index.applied(plan, AppliedPlan((line,), tuple(started), tuple(split_to))).items():
             self.stories[ref] = new
         return {"id": ident, "story": self.names[self.stories[line]]}
 
-    def _new_story(self, old: int, refs: list[int]) -> int:
+    def _new_story(self, refs: list[int]) -> int:
+        """A story named by the id of its oldest line."""
         self.names.append(self.ids[min(refs)])
         return len(self.names) - 1
 

@@ -377,3 +377,66 @@ class NoticeRow:
     created_at: datetime
     attempts: int
     recipient: str | None = None
+
+
+# --- story clustering: what the index decides and the store applies (bot.clustering, bot.store) ---
+
+# an article's stored clustering features (the `shingles` column, read by bot.enrich.parse_features):
+# a dict of sketch, terms, names and date, or a bare sketch list in rows older than the features
+StoredFeatures = dict[str, Any] | list[int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An already clustered article, as the story index loads it from the store."""
+
+    story_id: int
+    content_hash: str
+    features: StoredFeatures
+    published: datetime | None = None
+    article_id: int | None = None  # None only for articles the caller never stored (tests, inspection)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRef:
+    """A story a plan names: a stored one by `id`, or the `new`-th story the plan starts (from 0)."""
+
+    id: int | None = None
+    new: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.id is None) == (self.new is None):
+            raise ValueError("a StoryRef names a stored story or a new one, exactly one of them")
+
+
+@dataclass(frozen=True, slots=True)
+class StorySplit:
+    """Articles the settle step takes out of `story` into a story of their own, titled and dated by
+    the oldest of them; applied only if no digest has carried `story` (which the store checks under
+    its lock)."""
+
+    story: StoryRef
+    article_ids: tuple[int, ...]  # stored articles that move
+    batch: tuple[int, ...]  # positions, in the plan's batch, of the new articles that move
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPlan:
+    """A batch of new articles clustered: where each goes, in batch order, and the splits that follow.
+
+    A new story is made by the first article placed in it (its title and time are that article's)."""
+
+    placements: tuple[StoryRef, ...]
+    new_stories: int
+    splits: tuple[StorySplit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedPlan:
+    """What the store made of a ClusterPlan, in one transaction: the ids the index needs."""
+
+    article_ids: tuple[int, ...]  # per article of the batch
+    story_ids: tuple[int, ...]  # per new story of the plan
+    # per split: the story its articles moved to, or None when nothing moved (a digest carries the
+    # story, or another worker moved or removed those articles first)
+    split_to: tuple[int | None, ...]

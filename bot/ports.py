@@ -18,7 +18,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from bot.models import (
+    AppliedPlan,
+    Candidate,
     ChannelRef,
+    ClusterPlan,
     CommandRequest,
     Digest,
     DigestRow,
@@ -256,8 +259,6 @@ class DeliveryStore(DigestStore, Protocol):
 class IngestStore(Protocol):
     """What polling reads and stores (bot.ingest.poll): feed claims, dedupe keys, articles, results."""
 
-    removals: int  # feeds removed (with their articles) by this process: a cached story index is stale
-
     def feeds(self, ids: Iterable[int] | None = None) -> list[FeedRow]: ...
 
     def claim_feeds(
@@ -270,18 +271,20 @@ class IngestStore(Protocol):
 
     def link_articles(self, feed_id: int, links: Sequence[tuple[int, str]], now: datetime) -> int: ...
 
-    def add_articles(
-        self,
-        batch: Sequence[tuple[dict[str, Any], Any]],
-        assign: Callable[[Any], int | None],
-        added: Callable[[int, Any], None],
-        now: datetime,
-        settle: Any = None,
-    ) -> int: ...
+    def add_articles(self, batch: Sequence[dict[str, Any]], plan: ClusterPlan, now: datetime) -> AppliedPlan:
+        """Store the batch (each article's column values) as the story index planned it, in one
+        transaction, skipping the splits of stories a digest carries; raise StorageConflict when
+        another poller stored some of these articles at the same moment."""
+        ...
 
-    def cluster_candidates_after(self, since: datetime, after_id: int) -> tuple[list[Any], int]: ...
+    def cluster_candidates_after(self, since: datetime, after_id: int) -> tuple[list[Candidate], int]: ...
 
     def max_article_id(self) -> int: ...
+
+    def feed_removals(self) -> int:
+        """How many feeds any process has removed from this database: a story index built at
+        another count holds articles that are gone."""
+        ...
 
     def subscribers(self, feed_id: int) -> list[ChannelRef]: ...
 

@@ -13,6 +13,7 @@ import pytest
 
 from bot.clustering import StoryIndex, pair_scores, representative
 from bot.enrich import Enriched, cluster_features, parse_features
+from bot.models import AppliedPlan, Candidate
 from bot.nlp.fingerprint import content_hash, sketch
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -41,31 +42,41 @@ def info(title: str, text: str, published: datetime | None = T0) -> Enriched:
     return Enriched([], [], content_hash(text or title), cluster_features(title, text, published))
 
 
+def assign(index: StoryIndex, article: Enriched, new_story: int) -> int:
+    """One article planned and applied as its own batch, starting story `new_story` if it joins none."""
+    plan = index.plan([article], settle=False)
+    index.applied(plan, AppliedPlan((0,), (new_story,) * plan.new_stories, ()))
+    [place] = plan.placements
+    return new_story if place.id is None else place.id
+
+
+def stored(story_id: int, article: Enriched) -> Candidate:
+    return Candidate(story_id, article.content_hash, article.shingles)
+
+
 def test_same_story_joins_and_a_similar_event_does_not() -> None:
     index = StoryIndex(())
-    assert index.assign(info(*QUAKE_A), 0) == 0
-    assert index.assign(info(*QUAKE_B), 1) == 1
+    assert assign(index, info(*QUAKE_A), 0) == 0
+    assert assign(index, info(*QUAKE_B), 1) == 1
     assert index.find(info(*QUAKE_A2)) == 0
 
 
 def test_exact_copy_joins_by_content_hash_whatever_the_title() -> None:
-    index = StoryIndex(())
-    index.add(7, info(*QUAKE_A))
+    index = StoryIndex([stored(7, info(*QUAKE_A))])
     assert index.find(info("Another headline", QUAKE_A[1])) == 7
 
 
 def test_time_window_keeps_old_stories_apart() -> None:
-    index = StoryIndex((), window_hours=48)
-    index.add(1, info(*QUAKE_A, published=T0))
+    index = StoryIndex([stored(1, info(*QUAKE_A, published=T0))], window_hours=48)
     assert index.find(info(*QUAKE_A2, published=T0 + timedelta(hours=72))) is None
     assert index.find(info(*QUAKE_A2, published=T0 + timedelta(hours=20))) == 1
     assert index.find(info(*QUAKE_A2, published=None)) == 1  # no date: no window
 
 
 def test_built_from_stored_candidates_new_and_legacy() -> None:
-    stored = info(*QUAKE_A).shingles
+    features = info(*QUAKE_A).shingles
     legacy = sketch(QUAKE_B[1])  # rows written before features were stored: a bare sketch list
-    index = StoryIndex([(3, "h1", json.loads(json.dumps(stored)), T0), (4, "h2", legacy, None)])
+    index = StoryIndex([Candidate(3, "h1", json.loads(json.dumps(features)), T0), Candidate(4, "h2", legacy, None)])
     assert index.find(info(*QUAKE_A2)) == 3
     assert index.find(info("Italy quake", QUAKE_B[1] + " Update.")) == 4  # near copy by sketch
     assert parse_features(None) == ([], None, None)
@@ -93,7 +104,7 @@ def test_ecb_plus_dev_event_stories_in_shuffled_order() -> None:
     index, pred = StoryIndex(()), dict[str, int]()
     for r in rows:
         first, _, rest = r["text"].partition("\n")
-        pred[r["doc_id"]] = index.assign(info(first, rest, None), len(pred))
+        pred[r["doc_id"]] = assign(index, info(first, rest, None), len(pred))
     gold = {r["doc_id"]: r["story_id"] for r in rows}
     assert metrics.bcubed(gold, pred)["f1"] >= 0.8
 
@@ -128,18 +139,18 @@ def test_second_similar_event_with_other_names_starts_its_own_story() -> None:
         "California Highway Patrol said. Williams was stopped for speeding on state Route 94 in his Bentley.",
     )
     index = StoryIndex(())
-    assert index.assign(info(*a1), 0) == 0
-    assert index.assign(info(*a2), 1) == 0
+    assert assign(index, info(*a1), 0) == 0
+    assert assign(index, info(*a2), 1) == 0
     assert index.find(info(*b1)) is None
 
 
 def test_lookup_work_is_bounded_when_every_article_shares_common_words() -> None:
     # 3,000 articles that all share their common words: the rare ones still find the match, though
     # only the newest postings of each term are scanned.
-    index = StoryIndex(())
     common = "the council said the budget vote on the city plan was delayed again this week"
-    for n in range(3000):
-        index.add(n, info(f"Council update {n}", f"{common} item{n} ref{n * 7} code{n * 13}"))
+    index = StoryIndex(
+        [stored(n, info(f"Council update {n}", f"{common} item{n} ref{n * 7} code{n * 13}")) for n in range(3000)]
+    )
     probe = info("Council update", f"{common} item2999 ref20993 code38987")
     assert index.find(probe) == 2999
 

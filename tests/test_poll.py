@@ -18,13 +18,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 import bot.ingest.parse as parse_module
-import bot.ingest.poll as poll_module
 import bot.store.articles as articles_module
 from bot.app import App
 from bot.config import Settings, settings_from_dict
 from bot.errors import PostError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poll import format_report, poll_feeds
+from bot.ingest.service import StoryIndexCache
 from bot.models import ChannelRef, PollReport, PostedMessage
 from bot.storage import Storage
 from bot.store.errors import translate
@@ -114,6 +114,7 @@ class Rig:
         self.db_url = db_url
         self.store = Store.open(db_url)
         self.storage = Storage(self.store, translate=translate)
+        self.stories = StoryIndexCache(settings.digest.cluster_hours)  # the ingest service's, kept between passes
         self.settings = settings
         self.fetcher = Fetcher(settings.fetch)
         self.clock = FixedClock()
@@ -129,7 +130,9 @@ class Rig:
         return feed_id
 
     async def poll(self, *, due_only: bool = False, **kw: Any) -> PollReport:
-        return await poll_feeds(self.storage, self.fetcher, self.settings, self.clock, due_only=due_only, **kw)
+        return await poll_feeds(
+            self.storage, self.fetcher, self.settings, self.clock, self.stories, due_only=due_only, **kw
+        )
 
     def state(self, feed_id: int) -> FeedSchedule:
         return self.store.feed_schedules([feed_id])[0]
@@ -140,6 +143,7 @@ async def rig(db_url: str, settings: Settings, site: tuple[Site, TestServer]) ->
     r = Rig(db_url, settings, *site)
     yield r
     await r.fetcher.close()
+    r.storage.close()
     r.store.close()
 
 
@@ -282,8 +286,10 @@ async def test_guard_refuses_private_targets_during_a_poll(db_url: str, tmp_path
     fid = store.add_feed("http://10.1.2.3/feed", clock.now())
     store.add_feed("http://localhost:9/feed", clock.now())
     fetcher = Fetcher(guarded.fetch)
-    report = await poll_feeds(Storage(store, translate=translate), fetcher, guarded, clock)
+    storage = Storage(store, translate=translate)
+    report = await poll_feeds(storage, fetcher, guarded, clock, StoryIndexCache(guarded.digest.cluster_hours))
     await fetcher.close()
+    storage.close()
     assert report.failed == 2
     assert "refused: 10.1.2.3 is a private address" in report.errors[0]
     assert "localhost resolves to" in report.errors[1] and "loopback address" in report.errors[1]
@@ -502,13 +508,34 @@ async def test_removing_a_feed_makes_the_poller_rebuild_its_story_index(rig: Rig
     rig.feed("a", with_etag(rss(2), '"a1"'))
     gone = rig.feed("b", with_etag(rss(3), '"b1"'))
     await rig.poll()
-    first = poll_module._INDEXES[rig.store].index
+    first = rig.stories.index
     rig.clock.advance(minutes=5)
     await rig.poll()
-    assert poll_module._INDEXES[rig.store].index is first  # kept between passes
+    assert first is not None and rig.stories.index is first  # kept between passes
     rig.store.remove_feed(gone)
     rig.clock.advance(minutes=5)
     rig.site.handlers["a"] = with_etag(rss(3), '"a2"')
     await rig.poll()
-    rebuilt = poll_module._INDEXES[rig.store].index
-    assert rebuilt is not first and len(rebuilt) == 3  # feed a's three articles, none of b's
+    rebuilt = rig.stories.index
+    assert rebuilt is not None and rebuilt is not first and len(rebuilt) == 3  # feed a's three articles, none of b's
+
+
+async def test_a_feed_removed_by_another_process_makes_the_poller_rebuild_too(rig: Rig) -> None:
+    """`newsbot feeds remove` from the command line while `newsbot run` polls: the removal is counted
+    in the database, so the running poller's index is built again without being told."""
+    rig.feed("a", with_etag(rss(2), '"a1"'))
+    gone = rig.feed("b", with_etag(rss(3), '"b1"'))
+    await rig.poll()
+    first = rig.stories.index
+    other = Store.open(rig.db_url)  # another process's connection to the same database
+    other.remove_feed(gone)
+    other.close()
+    rig.clock.advance(minutes=5)
+    rig.site.handlers["a"] = with_etag(rss(3), '"a2"')
+    await rig.poll()
+    rebuilt = rig.stories.index
+    assert rebuilt is not None and rebuilt is not first and len(rebuilt) == 3
+    # and nothing removed since: the next pass keeps it
+    rig.clock.advance(minutes=5)
+    await rig.poll()
+    assert rig.stories.index is rebuilt

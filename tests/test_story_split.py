@@ -1,10 +1,12 @@
-"""Splitting a story that a similar second event joined: `settle` in the index, the store and `inspect`.
+"""Splitting a story that a similar second event joined: the settle step of the index's plan, the
+store applying it, and `inspect`.
 
 The scenario is real ECB+ text (topic 35): three reports of Chargers receiver Vincent Jackson's DUI
 arrest make a story; the first report of defensive tackle Jamal Williams' DUI arrest a month later
 joins it on arrival (same club, same charge, same police), and so do two more Williams reports.
 Once they are there, the Williams reports resemble each other far more than the Jackson ones, and
-`settle` gives them a story of their own, unless a digest has already carried the story.
+the plan gives them a story of their own, which the store makes unless a digest has already
+carried the story.
 
 Before them come all 105 articles of ECB+ topics 1, 3, 5 and 9 (rehab, escaped prisoners, NBA
 coaches, endangered species rules), so that word statistics are those of a running bot, not of six
@@ -30,12 +32,13 @@ from typing import Any, TextIO, cast
 import pytest
 import sqlalchemy as sa
 
+import bot.store.articles
 from bot.clustering import StoryIndex, _average_link
 from bot.config import DigestSettings
 from bot.enrich import Enriched, cluster_features
 from bot.ingest.clean import clean_content
 from bot.inspect_nlp import run_inspect
-from bot.models import ChannelRef
+from bot.models import AppliedPlan, ChannelRef, ClusterPlan, StoryRef
 from bot.nlp.fingerprint import content_hash
 from bot.store.schema import articles, stories
 from bot.store.store import Store
@@ -121,15 +124,27 @@ def _enriched(raw: tuple[str, str]) -> Enriched:
 
 
 class _Stories:
-    """Story ids for the index test, and a record of every split `settle` asked for."""
+    """Applies plans in memory for the index test, as the store would: story ids from a counter,
+    a digest's stories in `frozen`, and a record of every split made."""
 
     def __init__(self) -> None:
         self.ids = count(1)
+        self.frozen: set[int] = set()
         self.splits: list[tuple[int, list[int], int]] = []  # (old story, article ids, new story)
 
-    def new_story(self, old: int, refs: list[int]) -> int:
-        self.splits.append((old, refs, next(self.ids)))
-        return self.splits[-1][2]
+    def apply(self, index: StoryIndex, docs: list[str], info: dict[str, Enriched], ref: dict[str, int]) -> ClusterPlan:
+        plan = index.plan([info[d] for d in docs])
+        started = tuple(next(self.ids) for _ in range(plan.new_stories))
+        split_to: list[int | None] = []
+        for split in plan.splits:
+            old = split.story.id if split.story.id is not None else started[split.story.new or 0]
+            if old in self.frozen:
+                split_to.append(None)
+                continue
+            self.splits.append((old, [*split.article_ids, *(ref[docs[p]] for p in split.batch)], next(self.ids)))
+            split_to.append(self.splits[-1][2])
+        self.moved = index.applied(plan, AppliedPlan(tuple(ref[d] for d in docs), started, tuple(split_to)))
+        return plan
 
 
 @needs_ecb
@@ -142,34 +157,33 @@ def test_settle_splits_the_second_event_off_the_story_it_joined(
     ref = {doc: k for k, doc in enumerate([*background, *JACKSON, *WILLIAMS])}  # the article ids
     made = _Stories()
     index = StoryIndex(())
-    for doc in background:
-        index.assign(info[doc], next(made.ids))
-    index.settle([ref[d] for d in background], (), made.new_story)
+    made.apply(index, background, info, ref)
     made.splits.clear()
 
-    # Jackson's three reports make one story
+    # Jackson's three reports make one story: the plan starts it with the first, the others join it
     assert index.find(info[JACKSON[0]]) is None
-    jackson = next(made.ids)
-    index.add(jackson, info[JACKSON[0]])
-    for doc in JACKSON[1:]:
-        assert index.find(info[doc]) == jackson
-        index.add(jackson, info[doc])
-    frozen_ids = {jackson} if frozen else set()
-    assert index.settle([ref[d] for d in JACKSON], frozen_ids, made.new_story) == {}
+    plan = made.apply(index, JACKSON, info, ref)
+    assert plan.placements == (StoryRef(new=0),) * 3 and plan.splits == () and made.moved == {}
+    jackson = index.find(info[JACKSON[0]])
+    assert jackson is not None
+    if frozen:
+        made.frozen.add(jackson)
 
-    # Williams' first report joins it on arrival (the mistake settle is for), and so do the next two
-    for doc in WILLIAMS:
-        assert index.find(info[doc]) == jackson, doc
-        index.add(jackson, info[doc])
-    moved = index.settle([ref[d] for d in WILLIAMS], frozen_ids, made.new_story)
+    # Williams' first report joins it on arrival (the mistake settle is for), and so do the next two;
+    # the plan splits them off whether or not a digest carries the story: only the store knows that
+    plan = made.apply(index, WILLIAMS, info, ref)
+    assert plan.placements == (StoryRef(id=jackson),) * 3
+    assert [(split.story, split.article_ids, split.batch) for split in plan.splits] == [
+        (StoryRef(id=jackson), (), (0, 1, 2))
+    ]
 
     if frozen:
-        assert moved == {} and made.splits == []
+        assert made.moved == {} and made.splits == []
         assert {index.find(info[d]) for d in JACKSON + WILLIAMS} == {jackson}
         return
     [(old, refs, williams)] = made.splits  # one new story, for exactly the Williams reports, oldest first
     assert old == jackson and refs == [ref[d] for d in WILLIAMS]
-    assert moved == {ref[d]: williams for d in WILLIAMS}
+    assert made.moved == {ref[d]: williams for d in WILLIAMS}
     # an exact copy of each article now finds the story that article is in
     assert [index.find(info[d]) for d in JACKSON] == [jackson] * 3
     assert [index.find(info[d]) for d in WILLIAMS] == [williams] * 3
@@ -179,14 +193,35 @@ def test_settle_splits_the_second_event_off_the_story_it_joined(
     for doc, is_williams in later.items():
         assert index.find(_enriched(raw[doc])) == (williams if is_williams else jackson), doc
     # a later batch that touches neither story splits nothing
-    assert index.settle([], (), made.new_story) == {} and len(made.splits) == 1
+    assert made.apply(index, [], info, ref).splits == () and made.moved == {} and len(made.splits) == 1
 
 
-def test_settle_wants_one_article_id_per_added_article() -> None:
+def test_applied_wants_the_plan_and_one_article_id_per_planned_article() -> None:
     index = StoryIndex(())
-    index.add(1, _enriched(("Ferry fares rise", "Island Ferries raised fares by 8% on the Gull Island route.")))
-    with pytest.raises(ValueError, match="1 added"):
-        index.settle([], (), lambda old, refs: 0)
+    ferry = _enriched(("Ferry fares rise", "Island Ferries raised fares by 8% on the Gull Island route."))
+    plan = index.plan([ferry])
+    assert plan.placements == (StoryRef(new=0),) and plan.new_stories == 1 and index.pending
+    with pytest.raises(ValueError, match="0 article ids, 1 stories and 0 splits for a plan of 1, 1 and 0"):
+        index.applied(plan, AppliedPlan((), (5,), ()))
+    with pytest.raises(ValueError, match="not the plan"):
+        index.applied(ClusterPlan((StoryRef(new=0),), 1), AppliedPlan((9,), (5,), ()))
+    # a plan the store did not apply leaves the index unusable until it is built again
+    with pytest.raises(RuntimeError, match="never applied"):
+        index.plan([ferry])
+    assert index.applied(plan, AppliedPlan((9,), (5,), ())) == {} and not index.pending
+    assert index.find(ferry) == 5
+
+
+def test_a_batch_joins_the_story_its_own_first_article_started() -> None:
+    """The stand-in id of a story the plan starts is what later articles of the batch join, and the
+    store's id replaces it everywhere the index keeps it (exact copies, near copies, similar reports)."""
+    a = _enriched(("Ferry fares rise", "Island Ferries raised fares by 8% on the Gull Island route on Monday."))
+    b = _enriched(("Ferry fares up 8%", "Island Ferries raised fares by 8% on the Gull Island route on Monday!"))
+    index = StoryIndex(())
+    plan = index.plan([a, b, a])
+    assert plan.placements == (StoryRef(new=0),) * 3 and plan.new_stories == 1
+    index.applied(plan, AppliedPlan((1, 2, 3), (40,), ()))
+    assert index.find(a) == index.find(b) == 40
 
 
 # --- the store ------------------------------------------------------------------------------------
@@ -195,8 +230,8 @@ def test_settle_wants_one_article_id_per_added_article() -> None:
 def _poll(
     store: Store, index: StoryIndex, feed_id: int, docs: list[str], raw: dict[str, tuple[str, str]], now: datetime
 ) -> None:
-    """One feed's batch, stored the way poll.store_items does it (find, add and settle of one index)."""
-    batch = []
+    """One feed's batch, stored the way poll.store_items does it (the index plans, the store applies)."""
+    batch, infos = [], []
     for doc in docs:
         title, text = _cleaned(raw[doc])
         info = _enriched(raw[doc])
@@ -215,8 +250,12 @@ def _poll(
             "entities": [],
             "shingles": info.shingles,
         }
-        batch.append((values, info))
-    assert store.add_articles(batch, index.find, index.add, now, index.settle) == len(docs)
+        batch.append(values)
+        infos.append(info)
+    plan = index.plan(infos)
+    applied = store.add_articles(batch, plan, now)
+    assert len(applied.article_ids) == len(docs)
+    index.applied(plan, applied)
 
 
 def _articles(store: Store) -> dict[str, Any]:
@@ -399,7 +438,7 @@ def test_split_off_moves_nothing_that_left_the_story_already(db_url: str) -> Non
 
 @needs_ecb
 def test_a_digest_planned_during_a_split_waits_and_carries_the_story_as_split(
-    corpus: tuple[list[str], dict[str, tuple[str, str]]], db_url: str
+    corpus: tuple[list[str], dict[str, tuple[str, str]]], db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The scheduler plans a digest while a poll is splitting the story it picks: the plan waits for
     the poll's transaction, so it never carries articles that are about to move to another story."""
@@ -411,14 +450,16 @@ def test_a_digest_planned_during_a_split_waits_and_carries_the_story_as_split(
     sub = store.upsert_subscription(ChannelRef("console", "#news"), T0, schedule=["08:00"], timezone="UTC")
 
     inside, release = threading.Event(), threading.Event()
-    real_settle = index.settle
+    real_carried = bot.store.articles._carried
 
-    def slow_settle(*args: Any) -> dict[int, int]:
-        inside.set()  # the poll's transaction has its articles in and its stories locked
+    def slow_carried(*args: Any) -> set[int]:
+        # the poll's transaction has its articles in and its stories locked, and is about to read
+        # which of them a digest carries
+        inside.set()
         assert release.wait(10)
-        return real_settle(*args)
+        return real_carried(*args)
 
-    index.settle = slow_settle  # type: ignore[method-assign]
+    monkeypatch.setattr(bot.store.articles, "_carried", slow_carried)
     poll = threading.Thread(target=_poll, args=(store, index, f2, WILLIAMS[1:], raw, T0 + timedelta(hours=4)))
     poll.start()
     assert inside.wait(10)

@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import logging
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from bot import heap
 from bot.config import Settings
 from bot.errors import FeedError, StorageConflict
 from bot.ingest import schedule
@@ -37,6 +35,7 @@ from bot.storage import Storage
 if TYPE_CHECKING:
     from bot.clustering import StoryIndex
     from bot.enrich import Enriched
+    from bot.ingest.service import StoryIndexCache
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +55,14 @@ async def poll_feeds(
     fetcher: Fetcher,
     settings: Settings,
     clock: Clock,
+    indexes: StoryIndexCache,
     feed_ids: Iterable[int] | None = None,
     *,
     due_only: bool = False,
 ) -> PollReport:
     """Fetch the given feeds (default: all, paused ones too) once, concurrently; with
-    `due_only`, only those whose next check has come (what `run` and `poll --once` do)."""
+    `due_only`, only those whose next check has come (what `run` and `poll --once` do). New
+    articles are clustered against the story index `indexes` keeps (the ingest service's)."""
     started = time.perf_counter()
     now = clock.now()
     policy = schedule.Policy.from_settings(settings.fetch)
@@ -73,10 +74,11 @@ async def poll_feeds(
     index: StoryIndex | None = None
 
     def story_index(store: IngestStore) -> StoryIndex:
-        nonlocal index  # built on first use: a pass of 304s needs no clustering candidates
-        cached = _INDEXES.get(store)
-        if index is None or cached is None or cached.index is not index:  # none yet, or dropped by a failed store
-            index = _cached_index(store, settings, now)
+        # under indexes.lock; taken up to date on first use (a pass of 304s needs no clustering
+        # candidates), or again when a failed store dropped it
+        nonlocal index
+        if index is None or not indexes.holds(index):
+            index = indexes.load(store, now)
         return index
 
     results: list[tuple[int, dict[str, Any]]] = []
@@ -100,7 +102,7 @@ async def poll_feeds(
                 settled = await loop.run_in_executor(
                     parser,
                     storage.call,
-                    partial(_settle_with, settings, policy, target, fetched, now, story_index, report),
+                    partial(_settle_with, settings, policy, target, fetched, now, story_index, indexes, report),
                 )
                 results.append((target.feed.id, settled))
         finally:
@@ -111,13 +113,9 @@ async def poll_feeds(
     def save(store: IngestStore) -> None:
         # the notices go in with the state that marks them told, so a crash cannot lose one
         store.save_poll_results(results, report.notices, now)
-        cached = _INDEXES.get(store)
-        if index is not None and cached is not None and cached.index is index:
-            # what this pass stored is in the index already: the next pass loads only newer articles
-            cached.top_id = store.max_article_id()
-            # a rebuilt index is all new to the collector; otherwise only what this pass added is
-            heap.grew(len(cached.index) if cached.fresh else report.new_articles)
-            cached.fresh = False
+        if index is not None:
+            with indexes.lock:
+                indexes.stored(store, index, report.new_articles)
 
     await storage.run(save)
     report.seconds = time.perf_counter() - started
@@ -149,45 +147,6 @@ async def _fetch(
         return _Fetched(result, body_hash, parsed)
     except Exception as exc:  # kept and reported per feed, in order
         return _Fetched(error=exc)
-
-
-@dataclass
-class _IndexCache:
-    index: StoryIndex
-    top_id: int  # the highest article id the index has seen
-    built_at: datetime
-    fresh: bool = True  # built in this pass (bot/heap.py keeps the collector off it)
-    removals: int = 0  # store.removals when it was built
-
-
-# One story index per store, kept between passes of a long-running bot: reloading the whole
-# clustering window every minute would cost more than the passes themselves. It is rebuilt
-# hourly, which also drops articles that left the window (and any another worker stored out of
-# id order).
-_INDEXES: weakref.WeakKeyDictionary[IngestStore, _IndexCache] = weakref.WeakKeyDictionary()
-INDEX_REBUILD = timedelta(hours=1)
-
-
-def _cached_index(store: IngestStore, settings: Settings, now: datetime) -> StoryIndex:
-    from bot.clustering import StoryIndex
-
-    since = now - timedelta(hours=settings.digest.cluster_hours)
-    cached = _INDEXES.get(store)
-    if (
-        cached is None
-        or now - cached.built_at > INDEX_REBUILD
-        or now < cached.built_at
-        or cached.removals != store.removals  # its articles are gone, and SQLite may give their ids to new ones
-    ):
-        candidates, top = store.cluster_candidates_after(since, 0)
-        cached = _IndexCache(
-            StoryIndex(candidates, window_hours=settings.digest.cluster_hours), top, now, removals=store.removals
-        )
-        _INDEXES[store] = cached
-    else:
-        candidates, cached.top_id = store.cluster_candidates_after(since, cached.top_id)
-        cached.index.extend(candidates)
-    return cached.index
 
 
 FULL_TEXT_PAGES_PER_PASS = 20  # a feed that suddenly lists hundreds of new items is read over several passes
@@ -242,10 +201,11 @@ def _settle_with(
     fetched: _Fetched,
     now: datetime,
     story_index: Callable[[IngestStore], StoryIndex],
+    indexes: StoryIndexCache,
     report: PollReport,
     store: IngestStore,
 ) -> dict[str, Any]:
-    return _settle(store, settings, policy, target, fetched, now, partial(story_index, store), report)
+    return _settle(store, settings, policy, target, fetched, now, partial(story_index, store), indexes, report)
 
 
 def _settle(
@@ -256,6 +216,7 @@ def _settle(
     fetched: _Fetched,
     now: datetime,
     story_index: Callable[[], StoryIndex],
+    indexes: StoryIndexCache,
     report: PollReport,
 ) -> dict[str, Any]:
     """Count and store one feed's outcome; returns the feed row's new polling state."""
@@ -276,7 +237,7 @@ def _settle(
             values["last_modified"] = result.last_modified
         if fetched.parsed is not None:
             parsed = fetched.parsed
-            report.new_articles += _store_new_items(store, feed, parsed, settings, now, story_index)
+            report.new_articles += _store_new_items(store, feed, parsed, settings, now, story_index, indexes)
             report.ok += 1
             rate = schedule.posting_interval((i.published for i in parsed.items), now, policy)
             interval = schedule.ttl_floor(parsed.ttl_minutes, rate, policy)
@@ -307,14 +268,20 @@ def _store_new_items(
     settings: Settings,
     now: datetime,
     story_index: Callable[[], StoryIndex],
+    indexes: StoryIndexCache,
 ) -> int:
     """store_items, where another poller storing the same items at the same moment is no failure."""
     for _ in range(3):
-        try:
-            return store_items(store, feed, parsed, settings, now, story_index())
-        except StorageConflict:
-            # what the other stored is stored; the next try finds it known and adds only the rest
-            log.info("another process stored items of %s at the same moment; trying again", feed.url)
+        with indexes.lock:
+            index = story_index()
+            try:
+                return store_items(store, feed, parsed, settings, now, index)
+            except StorageConflict:
+                # what the other stored is stored; the next try finds it known and adds only the rest
+                log.info("another process stored items of %s at the same moment; trying again", feed.url)
+            finally:
+                if index.pending:  # it took this batch's stories, which the rollback undid
+                    indexes.drop(index)
     return 0  # three others in a row: they have it covered
 
 
@@ -407,13 +374,16 @@ def store_items(
     Exact duplicates are dropped first: a GUID this feed already carries, or a canonical URL
     this batch has already. An item whose canonical URL is stored (from this or another feed) is
     linked to this feed rather than stored again, so every channel of every feed carrying it gets
-    it. What is left is enriched once and clustered.
+    it. What is left is enriched once and clustered: the index plans, the store applies the plan,
+    the index takes the ids. When storing fails, the index holds what the rollback undid: the
+    caller must not use it again.
     """
     from bot.enrich import enrich
 
     items = [(item, canonical_url(item.url) if item.url else None) for item in reversed(parsed.items)]
     known_guids, known_urls = store.known_keys(feed.id, [i.guid for i, _ in items], [u for _, u in items if u])
-    batch: list[tuple[dict[str, Any], Enriched]] = []
+    batch: list[dict[str, Any]] = []
+    infos: list[Enriched] = []
     links: list[tuple[int, str]] = []
     batch_urls: set[str] = set()
     for item, canonical in items:
@@ -429,35 +399,29 @@ def store_items(
         if canonical:
             batch_urls.add(canonical)
         info = enrich(item, settings.digest)
+        infos.append(info)
         batch.append(
-            (
-                {
-                    "feed_id": feed.id,
-                    "guid": item.guid,
-                    "url": item.url,
-                    "canonical_url": canonical,
-                    "title": item.title,
-                    "text": item.text,
-                    "author": item.author,
-                    "published_at": item.published,
-                    "first_seen_at": now,
-                    "content_hash": info.content_hash,
-                    "summary": info.summary,
-                    "entities": info.entities,
-                    "shingles": info.shingles,
-                },
-                info,
-            )
+            {
+                "feed_id": feed.id,
+                "guid": item.guid,
+                "url": item.url,
+                "canonical_url": canonical,
+                "title": item.title,
+                "text": item.text,
+                "author": item.author,
+                "published_at": item.published,
+                "first_seen_at": now,
+                "content_hash": info.content_hash,
+                "summary": info.summary,
+                "entities": info.entities,
+                "shingles": info.shingles,
+            }
         )
     linked = store.link_articles(feed.id, links, now)
     if linked:
         log.debug("feed %s carries %d articles another feed fetched first", feed.url, linked)
     if not batch:
         return 0
-    try:
-        return store.add_articles(batch, index.find, index.add, now, index.settle)
-    except Exception:
-        # the index has taken this batch's stories, which the rollback undid: start it again from the database
-        if (cached := _INDEXES.get(store)) is not None and cached.index is index:
-            del _INDEXES[store]
-        raise
+    plan = index.plan(infos)
+    index.applied(plan, store.add_articles(batch, plan, now))
+    return len(batch)

@@ -1,8 +1,8 @@
-"""Articles and stories: exact-dedupe lookups, insertion with story assignment, the search index."""
+"""Articles and stories: exact-dedupe lookups, a batch stored as the story index planned it, the search index."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -10,20 +10,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.errors import StorageConflict
+from bot.models import AppliedPlan, Candidate, ClusterPlan, StoryRef
 from bot.store.rows import StoredArticle, new_id
 from bot.store.schema import (
+    FEED_REMOVALS,
     article_feeds,
     articles,
+    counters,
     digest_items,
     feeds,
     stories,
 )
 from bot.store.upsert import insert_missing
-
-# story id, content hash, clustering features, published_at, article id (bot.clustering.Candidate)
-Candidate = tuple[int, str, Any, datetime | None, int]
-# StoryIndex.settle: (the batch's article ids, stories a digest carried, split_off) -> moved article ids
-Settle = Callable[[Sequence[int], Container[int], Callable[[int, list[int]], int]], dict[int, int]]
 
 
 class ArticleQueries:
@@ -64,92 +62,89 @@ class ArticleQueries:
             # another poller of this feed may link the same items at the same moment: theirs stands
             return insert_missing(conn, article_feeds, list(rows.values()), ["feed_id", "guid"])
 
-    def add_articles(
-        self,
-        batch: Sequence[tuple[dict[str, Any], T]],
-        assign: Callable[[T], int | None],
-        added: Callable[[int, T], None],
-        now: datetime,
-        settle: Settle | None = None,
-    ) -> int:
-        """Insert a feed's new articles in one transaction, each joining `assign(info)`'s story or a new one.
-
-        `added(story_id, info)` runs as soon as each article's story is decided, so a later article of
-        the same batch can join a story an earlier one started; when this raises, the transaction is
-        rolled back and whatever `added` recorded must be dropped by the caller. Then, in the same
-        transaction, `settle(article ids, stories a digest has carried, split_off)` may split the stories
-        the batch touched: `split_off(story, article ids)` moves those articles to a new story and
-        returns its id. Returns how many were inserted.
-        """
+    def add_articles(self, batch: Sequence[dict[str, Any]], plan: ClusterPlan, now: datetime) -> AppliedPlan:
+        """Insert a feed's new articles (their column values) as the story index planned them, in one
+        transaction: the stories the plan starts, each article in its story, then the plan's splits,
+        except those of stories a digest has carried (checked here, under the stories' lock).
+        Returns the ids the index needs (bot.clustering.StoryIndex.applied)."""
+        if len(batch) != len(plan.placements):
+            raise ValueError(f"add_articles got {len(batch)} articles for a plan of {len(plan.placements)}")
         if not batch:
-            return 0
+            return AppliedPlan((), (), ())
         try:
-            return self._add_articles(batch, assign, added, now, settle)
+            return self._add_articles(batch, plan, now)
         except sa.exc.IntegrityError:
             # two pollers of one feed (poll --all, digest --once) both found these items new
             raise StorageConflict("another process stored some of these articles at the same moment") from None
 
-    def _add_articles(
-        self,
-        batch: Sequence[tuple[dict[str, Any], T]],
-        assign: Callable[[T], int | None],
-        added: Callable[[int, T], None],
-        now: datetime,
-        settle: Settle | None,
-    ) -> int:
+    def _add_articles(self, batch: Sequence[dict[str, Any]], plan: ClusterPlan, now: datetime) -> AppliedPlan:
         with self.engine.begin() as conn:
-            # Stories are decided one article at a time (a later article may join a story an earlier
-            # one started); the articles then go in as one executemany (row by row on SQLite, where
-            # an ordered RETURNING cannot be batched), the search rows as another, and the touched
-            # stories get one UPDATE: two statements an article fewer than inserting each in turn.
+            # each new story is made by its first article, in the order the plan started them; the
+            # articles then go in as one executemany (row by row on SQLite, where an ordered
+            # RETURNING cannot be batched), the search rows as another, and the touched stories get
+            # one UPDATE: two statements an article fewer than inserting each in turn.
+            made: list[int] = []
             story_ids: list[int] = []
-            for values, info in batch:
-                story_id = assign(info)
-                if story_id is None:
-                    story_id = new_id(
-                        conn.execute(
-                            stories.insert().values(title=values["title"], first_seen_at=now, updated_at=now, sources=1)
+            for values, place in zip(batch, plan.placements, strict=True):
+                if place.new is not None and place.new == len(made):
+                    made.append(
+                        new_id(
+                            conn.execute(
+                                stories.insert().values(
+                                    title=values["title"], first_seen_at=now, updated_at=now, sources=1
+                                )
+                            )
                         )
                     )
-                added(story_id, info)
-                story_ids.append(story_id)
+                story_ids.append(_story_id(place, made))
+            if len(made) != plan.new_stories:
+                raise ValueError(f"the plan starts {plan.new_stories} stories but places articles in {len(made)}")
             article_ids = conn.scalars(
                 articles.insert().returning(articles.c.id, sort_by_parameter_order=True),
-                [{**values, "story_id": sid} for (values, _), sid in zip(batch, story_ids, strict=True)],
+                [{**values, "story_id": sid} for values, sid in zip(batch, story_ids, strict=True)],
             ).all()
             conn.execute(
                 article_feeds.insert(),
                 [
                     {"feed_id": values["feed_id"], "guid": values["guid"], "article_id": aid, "first_seen_at": now}
-                    for aid, (values, _) in zip(article_ids, batch, strict=True)
+                    for aid, values in zip(article_ids, batch, strict=True)
                 ],
             )
             index_articles(
                 conn,
                 [
                     (aid, values["title"], values["summary"], values["entities"])
-                    for aid, (values, _) in zip(article_ids, batch, strict=True)
+                    for aid, values in zip(article_ids, batch, strict=True)
                 ],
             )
             touched = set(story_ids)
-            if settle is not None:
-                if conn.dialect.name == "postgresql":
-                    # a digest being planned now waits for this transaction (create_digest takes its
-                    # stories FOR SHARE), so it never carries articles a split is about to move
-                    conn.execute(
-                        sa.select(stories.c.id)
-                        .where(stories.c.id.in_(sorted(touched)))
-                        .order_by(stories.c.id)
-                        .with_for_update(key_share=True)
-                    )
-                moved = settle(article_ids, _carried(conn, touched), lambda old, ids: _split_off(conn, old, ids, now))
-                touched |= set(moved.values())
+            if conn.dialect.name == "postgresql":
+                # a digest being planned now waits for this transaction (create_digest takes its
+                # stories FOR SHARE), so it never carries articles a split is about to move
+                conn.execute(
+                    sa.select(stories.c.id)
+                    .where(stories.c.id.in_(sorted(touched)))
+                    .order_by(stories.c.id)
+                    .with_for_update(key_share=True)
+                )
+            carried = _carried(conn, touched)
+            split_to: list[int | None] = []
+            for split in plan.splits:
+                old = _story_id(split.story, made)
+                if old in carried:  # posted (or planned) with these articles: nothing posted moves
+                    split_to.append(None)
+                    continue
+                ids = [*split.article_ids, *(article_ids[pos] for pos in split.batch)]
+                target = _split_off(conn, old, ids, now)
+                split_to.append(None if target == old else target)
+                if target != old:
+                    touched.add(target)
             _update_stories(conn, touched, now)
-        return len(batch)
+        return AppliedPlan(tuple(article_ids), tuple(made), tuple(split_to))
 
     def cluster_candidates_after(self, since: datetime, after_id: int) -> tuple[list[Candidate], int]:
-        """(story_id, content_hash, clustering features, published_at, article id) of every clustered
-        article first seen since `since` with an id above `after_id`; also the highest id stored."""
+        """Every clustered article first seen since `since` with an id above `after_id`, for the story
+        index; also the highest id stored."""
         query = (
             sa.select(
                 articles.c.id,
@@ -163,13 +158,19 @@ class ArticleQueries:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [(r.story_id, r.content_hash, r.shingles, r.published_at, r.id) for r in rows], max(
+        return [Candidate(r.story_id, r.content_hash, r.shingles, r.published_at, r.id) for r in rows], max(
             after_id, self.max_article_id()
         )
 
     def max_article_id(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.scalar(sa.select(sa.func.max(articles.c.id))) or 0)
+
+    def feed_removals(self) -> int:
+        """How many feeds any process has removed (with their articles) from this database: a story
+        index built before the count moved holds articles that are gone, whose ids SQLite may reuse."""
+        with self.engine.connect() as conn:
+            return int(conn.scalar(sa.select(counters.c.value).where(counters.c.name == FEED_REMOVALS)) or 0)
 
     def feeds_carrying(self, article_ids: Sequence[int]) -> dict[int, set[int]]:
         """Every feed that lists each of these articles (the one that fetched it first and the others)."""
@@ -248,8 +249,17 @@ def index_articles(conn: sa.Connection, rows: Sequence[tuple[int, str, list[str]
         )
 
 
-T = TypeVar("T")
 K = TypeVar("K", str, int)
+
+
+def _story_id(ref: StoryRef, made: Sequence[int]) -> int:
+    """A plan's story reference as a story id: stored, or one of the stories this batch made."""
+    if ref.id is not None:
+        return ref.id
+    assert ref.new is not None
+    if ref.new >= len(made):
+        raise ValueError(f"the plan places an article in new story {ref.new} before starting it")
+    return made[ref.new]
 
 
 def _chunks(values: list[K], size: int = 500) -> list[list[K]]:

@@ -18,8 +18,10 @@ from bot.models import ChannelRef, FeedSchedule
 from bot.store.notices import queue_notices
 from bot.store.rows import FeedRow, feed_row
 from bot.store.schema import (
+    FEED_REMOVALS,
     article_feeds,
     articles,
+    counters,
     feeds,
     subscription_feeds,
 )
@@ -34,7 +36,6 @@ def _schedule(r: Any) -> FeedSchedule:
 
 class FeedQueries:
     engine: Engine
-    removals: int
 
     def add_feed(self, url: str, now: datetime, *, name: str | None = None, from_config: bool = False) -> int:
         """The feed's id, inserting it first if it is new (an existing row keeps its state).
@@ -95,7 +96,9 @@ class FeedQueries:
                 )
             conn.execute(articles.delete().where(articles.c.feed_id == feed_id))
             conn.execute(feeds.delete().where(feeds.c.id == feed_id))
-        self.removals += 1
+            # with the deletion, so every process's cached story index sees it (bot.ingest.service)
+            insert_missing(conn, counters, [{"name": FEED_REMOVALS, "value": 0}], ["name"])
+            conn.execute(counters.update().where(counters.c.name == FEED_REMOVALS).values(value=counters.c.value + 1))
 
     def feed_schedules(self, ids: Iterable[int] | None = None) -> list[FeedSchedule]:
         query = sa.select(feeds).order_by(feeds.c.id)

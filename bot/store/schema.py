@@ -218,3 +218,13 @@ notices = sa.Table(
         unique=True,
     ),
 )
+
+# Counters every process sees and bumps in the transaction that makes them move. "feed_removals":
+# feeds removed with their articles, so a story index cached by any process knows it is stale.
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False, server_default="0"),
+)
+FEED_REMOVALS = "feed_removals"

@@ -41,7 +41,6 @@ class Store(
 ):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.removals = 0  # feeds this process removed (with their articles): cached story indexes go stale
 
     @classmethod
     def open(cls, url: str) -> Store:
