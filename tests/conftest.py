@@ -1,13 +1,15 @@
-"""Shared fixtures: a fixed clock, database URLs for SQLite and PostgreSQL, demo settings."""
+"""Shared fixtures: a fixed clock, database URLs for SQLite and PostgreSQL (migrated or empty), demo settings."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import sqlalchemy as sa
@@ -56,30 +58,117 @@ def _postgres_url() -> str | None:
 _PG_URL = _postgres_url()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'newsbot.db'}"
-        return
+def _no_postgres() -> NoReturn:
+    reason = (
+        f"no PostgreSQL reachable at {os.environ.get('NEWSBOT_TEST_POSTGRES_URL', DEFAULT_PG)}; "
+        "set NEWSBOT_TEST_POSTGRES_URL to run the storage tests on PostgreSQL"
+    )
+    if os.environ.get("NEWSBOT_REQUIRE_POSTGRES"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _pg_database_url(name: str) -> str:
+    assert _PG_URL is not None
+    return sa.engine.make_url(_PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def _pg_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (a copy of `template`, or empty), dropped afterwards."""
     if _PG_URL is None:
-        reason = (
-            f"no PostgreSQL reachable at {os.environ.get('NEWSBOT_TEST_POSTGRES_URL', DEFAULT_PG)}; "
-            "set NEWSBOT_TEST_POSTGRES_URL to run the storage tests on PostgreSQL"
-        )
-        if os.environ.get("NEWSBOT_REQUIRE_POSTGRES"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        _no_postgres()
     name = f"newsbot_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(_PG_URL, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
     try:
-        yield sa.engine.make_url(_PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield _pg_database_url(name)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _migrate(url: str) -> None:
+    from bot.store import migrate
+    from bot.store.engine import create_engine
+
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(engine)
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:  # everything in the main file, so copying it alone is a whole copy
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session; each test gets a copy (db_url)."""
+    path = tmp_path_factory.mktemp("template") / "newsbot.db"
+    _migrate(f"sqlite:///{path}")
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, "the template's WAL was not checkpointed"
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per session, the template of each test's database.
+
+    Its name is this session's own, so test sessions running at once (other worktrees, other
+    schemas) never share or clash over one; it is dropped when the session ends.
+    """
+    if _PG_URL is None:
+        _no_postgres()
+    with _pg_database() as url:
+        _migrate(url)
+        yield sa.engine.make_url(url).database or ""
+
+
+@contextmanager
+def migrated_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the current schema on `backend` ("sqlite" or "postgres"): a copy of the
+    session's migrated template (a SQLite file, or a PostgreSQL database dropped afterwards)."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / "newsbot.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    with _pg_database(request.getfixturevalue("_pg_template")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database at the current schema, on SQLite and on PostgreSQL (migrated_database).
+
+    Migrating once per session instead of once per test is most of what the storage tests used to
+    spend on set-up; tests of migrating itself take `empty_db_url`."""
+    with migrated_database(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """db_url on SQLite only: for tests of the commands, delivery and the adapters, which run through
+    the real store but test no database semantics (those stay on both databases)."""
+    with migrated_database(request, "sqlite", tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A truly empty database, no schema at all: for tests of migrating and of a first start."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'newsbot.db'}"
+        return
+    with _pg_database() as url:
+        yield url
 
 
 def demo_config(db_url: str, **overrides: Any) -> dict[str, Any]:

@@ -53,11 +53,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def config(tmp_path: Path, db_url: str) -> Path:
+def config(tmp_path: Path, sqlite_url: str) -> Path:
     """No feeds configured: the channel starts empty and everything comes from commands."""
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[bot]\ndatabase = "{db_url}"\n[fetch]\nallow_private_networks = true\n[console]\ncolor = "never"\n'
+        f'[bot]\ndatabase = "{sqlite_url}"\n[fetch]\nallow_private_networks = true\n[console]\ncolor = "never"\n'
     )
     return path
 

@@ -24,11 +24,11 @@ from bot.store.store import Store
 from tests.conftest import EXAMPLE_FEEDS, ROOT, FixedClock, demo_config
 
 
-def test_processes_starting_together_on_a_fresh_database_all_start(db_url: str, tmp_path: Path) -> None:
+def test_processes_starting_together_on_a_fresh_database_all_start(empty_db_url: str, tmp_path: Path) -> None:
     feeds = "".join(f'[[feeds]]\nurl = "{p}"\n' for p in sorted(EXAMPLE_FEEDS.glob("*.xml")))
     cfg = tmp_path / "config.toml"
     cfg.write_text(
-        f'[bot]\ndatabase = "{db_url}"\nlog_level = "warning"\n{feeds}'
+        f'[bot]\ndatabase = "{empty_db_url}"\nlog_level = "warning"\n{feeds}'
         '[[subscriptions]]\nchannel = "console:#news"\nfeeds = "all"\nschedule = "08:00"\n',
         encoding="utf-8",
     )
@@ -48,7 +48,7 @@ def test_processes_starting_together_on_a_fresh_database_all_start(db_url: str, 
         assert proc.returncode == 0, err
         assert "Traceback" not in err and err == "", err
         assert out.count("console:#news") == 3
-    store = Store.open(db_url)
+    store = Store.open(empty_db_url)
     assert len(store.feeds()) == 3
     (sub,) = store.subscriptions()
     assert len(store.subscribed_feeds(sub.id)) == 3
@@ -74,11 +74,11 @@ def _race(n: int, work: Any) -> list[BaseException]:
     return errors
 
 
-def test_config_syncs_racing_for_the_same_new_rows_all_succeed(db_url: str, tmp_path: Path) -> None:
-    stores = [Store.open(db_url) for _ in range(4)]
+def test_config_syncs_racing_for_the_same_new_rows_all_succeed(empty_db_url: str, tmp_path: Path) -> None:
+    stores = [Store.open(empty_db_url) for _ in range(4)]
     try:
         for round_ in range(8):  # each round, new feeds and a new channel that all four insert at once
-            raw = demo_config(db_url)
+            raw = demo_config(empty_db_url)
             raw["feeds"] = [{"url": f"https://r{round_}.example/feed{k}.xml", "name": f"F{k}"} for k in range(3)]
             raw["subscriptions"] = [{"channel": f"console:#r{round_}", "feeds": "all", "schedule": "08:00"}]
             settings = settings_from_dict(raw, tmp_path / "config.toml")
@@ -99,9 +99,9 @@ def test_config_syncs_racing_for_the_same_new_rows_all_succeed(db_url: str, tmp_
 
 
 def test_two_pollers_of_the_same_feeds_count_no_failure(
-    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    empty_db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = settings_from_dict(demo_config(db_url), tmp_path / "config.toml")
+    settings = settings_from_dict(demo_config(empty_db_url), tmp_path / "config.toml")
     first = App.open(settings, adapters={}, clock=FixedClock())
     second = App.open(settings, adapters={}, clock=FixedClock())
     reports: list[PollReport] = []

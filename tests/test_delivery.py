@@ -23,8 +23,8 @@ NOW = datetime(2026, 11, 26, 8, tzinfo=UTC)
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Any:
-    return settings_from_dict(demo_config(db_url, digest={"first_items": 10}), tmp_path / "config.toml")
+def settings(sqlite_url: str, tmp_path: Path) -> Any:
+    return settings_from_dict(demo_config(sqlite_url, digest={"first_items": 10}), tmp_path / "config.toml")
 
 
 async def test_resume_keeps_planned_positions_when_a_story_is_gone(settings: Any) -> None:
@@ -115,9 +115,9 @@ async def test_a_lost_lease_stops_posting(settings: Any) -> None:
     await app.close()
 
 
-async def test_no_flood_waits_for_a_feed_whose_first_fetch_failed(tmp_path: Path, db_url: str) -> None:
+async def test_no_flood_waits_for_a_feed_whose_first_fetch_failed(tmp_path: Path, sqlite_url: str) -> None:
     feed = tmp_path / "feed.xml"
-    raw = demo_config(db_url, digest={"first_items": 1})
+    raw = demo_config(sqlite_url, digest={"first_items": 1})
     raw["feeds"] = [{"url": str(feed), "name": "Later"}]
     settings = settings_from_dict(raw, tmp_path / "config.toml")
     clock = FixedClock(NOW)

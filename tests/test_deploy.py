@@ -250,19 +250,19 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
 
 
 def test_health_says_whether_the_database_is_usable(
-    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    empty_db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(f'[bot]\ndatabase = "{db_url}"\n')
-    shown = sa.engine.make_url(db_url).render_as_string(hide_password=True)
+    config.write_text(f'[bot]\ndatabase = "{empty_db_url}"\n')
+    shown = sa.engine.make_url(empty_db_url).render_as_string(hide_password=True)
     head = migrate.head_revision()
-    if db_url.startswith("sqlite"):
+    if empty_db_url.startswith("sqlite"):
         assert main(["health", "--config", str(config)]) == 1
         assert capsys.readouterr().out == (
             f"unhealthy: no database at {tmp_path / 'newsbot.db'} yet; `newsbot run` creates it\n"
         )
         assert not (tmp_path / "newsbot.db").exists()  # it looks, it does not create
-    engine = create_engine(db_url)
+    engine = create_engine(empty_db_url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE unrelated (x integer)"))
     assert main(["health", "--config", str(config)]) == 1

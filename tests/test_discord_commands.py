@@ -35,6 +35,7 @@ from tests.discord_fake import (
     Call,
     FakeDiscord,
 )
+from tests.memory_store import MemoryStore
 
 TOKEN = "fake-bot-token-never-shown"
 NO_MENTIONS = {"parse": []}
@@ -52,16 +53,23 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
 
 
 async def start_bot(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, **discord_options: Any
+    url: str | None, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, **discord_options: Any
 ) -> tuple[App, DiscordAdapter]:
+    """The bot on the database at `url`, or (None) over a MemoryStore, synced from the config as at start-up."""
     options: dict[str, Any] = {"enabled": True, "api_base_url": fake.base_url, "guild_ids": (GUILD_ID,)}
     adapter = DiscordAdapter(DiscordSettings(**(options | discord_options)), TOKEN, guild_ready_timeout=0.05)
     raw = demo_config(
-        db_url,
+        url or "sqlite:///unused.db",
         console={"enabled": False},
         subscriptions=[{"channel": f"discord:{TEXT_ID}", "feeds": "all", "timezone": "Europe/Brussels"}],
     )
-    app = App.open(settings_from_dict(raw, tmp_path / "config.toml"), clock=clock, adapters={"discord": adapter})
+    settings = settings_from_dict(raw, tmp_path / "config.toml")
+    if url is None:
+        # App is typed for the concrete Store; these tests reach only the command ports the fake has
+        app = App(settings, MemoryStore(), {"discord": adapter}, clock)  # type: ignore[arg-type]
+        app.sync_config()
+    else:
+        app = App.open(settings, clock=clock, adapters={"discord": adapter})
     assert adapter.lookup is app.commands  # the commands service answers autocomplete and the stored manager
     await adapter.start(app.handle_command)
     return app, adapter
@@ -69,9 +77,19 @@ async def start_bot(
 
 @pytest.fixture
 async def bot(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
 ) -> AsyncIterator[tuple[App, DiscordAdapter]]:
-    app, adapter = await start_bot(db_url, tmp_path, clock, fake)
+    app, adapter = await start_bot(sqlite_url, tmp_path, clock, fake)
+    yield app, adapter
+    await app.close()
+
+
+@pytest.fixture
+async def memory_bot(tmp_path: Path, clock: FixedClock, fake: FakeDiscord) -> AsyncIterator[tuple[App, DiscordAdapter]]:
+    """The bot over tests/memory_store.py: for tests of the commands and their rendering that never
+    poll or search (the fake has no ingest or search)."""
+    app, adapter = await start_bot(None, tmp_path, clock, fake)
+    assert isinstance(app.store, MemoryStore)
     yield app, adapter
     await app.close()
 
@@ -94,7 +112,7 @@ def option(name: str, value: Any, kind: int = 3, focused: bool = False) -> dict[
 
 
 async def test_start_uses_the_guilds_intent_only_and_registers_every_subcommand_in_the_guild(
-    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+    memory_bot: tuple[App, DiscordAdapter], fake: FakeDiscord
 ) -> None:
     assert [i["intents"] for i in fake.identify] == [discord.Intents(guilds=True).value]
     assert TOKEN in fake.identify[0]["token"]  # sent to the gateway, and only there
@@ -115,7 +133,7 @@ async def test_start_uses_the_guilds_intent_only_and_registers_every_subcommand_
 
 
 async def test_a_start_logs_no_warning_about_voice_newsbot_never_uses(
-    db_url: str,
+    sqlite_url: str,
     tmp_path: Path,
     clock: FixedClock,
     fake: FakeDiscord,
@@ -126,30 +144,30 @@ async def test_a_start_logs_no_warning_about_voice_newsbot_never_uses(
     monkeypatch.setattr(discord.VoiceClient, "warn_nacl", True)
     monkeypatch.setattr(discord.VoiceClient, "warn_dave", True)
     with caplog.at_level(logging.WARNING):
-        app, _adapter = await start_bot(db_url, tmp_path, clock, fake)
+        app, _adapter = await start_bot(sqlite_url, tmp_path, clock, fake)
         await app.close()
     assert [r.getMessage() for r in caplog.records if r.name.startswith("discord")] == []
 
 
 async def test_global_commands_are_synced_only_when_they_change(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
 ) -> None:
     for _ in range(2):  # the second start is a restart with the same definitions
-        app, _adapter = await start_bot(db_url, tmp_path, clock, fake, guild_ids=(), managers="everyone")
+        app, _adapter = await start_bot(sqlite_url, tmp_path, clock, fake, guild_ids=(), managers="everyone")
         await app.close()
     puts = fake.find("PUT", rf"/applications/{APP_ID}/commands")
     assert len(puts) == 1 and len(fake.find("GET", rf"/applications/{APP_ID}/commands")) == 2
     assert puts[0].body[0].get("default_member_permissions") is None
 
-    app, _adapter = await start_bot(db_url, tmp_path, clock, fake, guild_ids=(), command="headlines")
+    app, _adapter = await start_bot(sqlite_url, tmp_path, clock, fake, guild_ids=(), command="headlines")
     await app.close()
     assert len(fake.find("PUT", rf"/applications/{APP_ID}/commands")) == 2
 
 
 async def test_a_manager_changes_the_schedule_and_the_channel_sees_the_answer(
-    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+    memory_bot: tuple[App, DiscordAdapter], fake: FakeDiscord
 ) -> None:
-    app, _adapter = bot
+    app, _adapter = memory_bot
     options = [option("times", "08:00 18:30"), option("timezone", "Europe/Paris"), option("weekdays", "mon, wed")]
     callback, followups = await invoke(fake, fake.interaction("schedule", options))
     assert callback.body == {"type": 5} and callback.query.get("with_response") == "1"  # deferred, public
@@ -160,9 +178,9 @@ async def test_a_manager_changes_the_schedule_and_the_channel_sees_the_answer(
 
 
 async def test_a_member_without_manage_channels_is_refused_privately_and_nothing_changes(
-    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+    memory_bot: tuple[App, DiscordAdapter], fake: FakeDiscord
 ) -> None:
-    app, _adapter = bot
+    app, _adapter = memory_bot
     payload = fake.interaction(
         "subscribe", [option("url", "https://feeds.example/a.xml")], user_id=42, permissions=MEMBER_PERMISSIONS
     )
@@ -179,9 +197,9 @@ async def test_a_member_without_manage_channels_is_refused_privately_and_nothing
 
 
 async def test_follow_takes_a_multi_word_topic_and_autocomplete_offers_the_channels_own_topics_and_feeds(
-    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+    memory_bot: tuple[App, DiscordAdapter], fake: FakeDiscord
 ) -> None:
-    app, _adapter = bot
+    app, _adapter = memory_bot
     _, followups = await invoke(fake, fake.interaction("follow", [option("topic", "South Korea")]))
     assert followups[0].body["content"].startswith("Following South Korea")
 
@@ -200,7 +218,7 @@ async def test_follow_takes_a_multi_word_topic_and_autocomplete_offers_the_chann
 
 
 async def test_an_error_after_a_public_deferral_is_shown_only_to_the_caller_with_the_usage(
-    bot: tuple[App, DiscordAdapter], fake: FakeDiscord
+    memory_bot: tuple[App, DiscordAdapter], fake: FakeDiscord
 ) -> None:
     payload = fake.interaction("schedule", [option("times", "25:00")])
     callback, followups = await invoke(fake, payload)
@@ -307,12 +325,12 @@ def test_the_command_tree_offers_exactly_the_limits_the_core_enforces() -> None:
 
 
 async def test_whoever_configured_the_channel_is_still_told_after_a_restart(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
 ) -> None:
-    app, _ = await start_bot(db_url, tmp_path, clock, fake)
+    app, _ = await start_bot(sqlite_url, tmp_path, clock, fake)
     await invoke(fake, fake.interaction("settings", [option("stories", 5, kind=4)]))  # OWNER_ID configures
     await app.close()
-    app, _ = await start_bot(db_url, tmp_path, clock, fake)  # a new process: nothing in memory
+    app, _ = await start_bot(sqlite_url, tmp_path, clock, fake)  # a new process: nothing in memory
     fake.fail("POST", rf"/channels/{TEXT_ID}/messages", times=10)
     await invoke(fake, fake.interaction("digest", user_id=42, permissions=MEMBER_PERMISSIONS))
     (dm,) = fake.find("POST", "/users/@me/channels")

@@ -43,10 +43,10 @@ async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
 
 
 def make_settings(
-    db_url: str, tmp_path: Path, fake: FakeDiscord, channel: int = TEXT_ID, style: str = "embeds", **extra: Any
+    sqlite_url: str, tmp_path: Path, fake: FakeDiscord, channel: int = TEXT_ID, style: str = "embeds", **extra: Any
 ) -> Settings:
     raw = demo_config(
-        db_url,
+        sqlite_url,
         console={"enabled": False},
         discord={"enabled": True, "api_base_url": fake.base_url, "style": style},
         subscriptions=[
@@ -106,9 +106,9 @@ def check_golden(name: str, data: Any) -> None:
 
 @pytest.mark.parametrize("style", ["embeds", "markdown"])
 async def test_seed_digest_is_one_parent_one_public_thread_and_one_message_per_story(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, style: str
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, style: str
 ) -> None:
-    settings = make_settings(db_url, tmp_path, fake, style=style)
+    settings = make_settings(sqlite_url, tmp_path, fake, style=style)
     assert await run_digest(settings, clock) == ["posted 8"]
     check_golden(f"seed_{style}.json", posts(fake))
 
@@ -144,9 +144,9 @@ async def test_seed_digest_is_one_parent_one_public_thread_and_one_message_per_s
 
 
 async def test_a_restart_in_the_middle_of_the_thread_continues_it_without_repeating_anything(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
 ) -> None:
-    settings = make_settings(db_url, tmp_path, fake)
+    settings = make_settings(sqlite_url, tmp_path, fake)
     thread = 1300000000000000001
     fake.fail("POST", rf"/channels/{thread}/messages", skip=3)  # the 4th story is refused
     outcomes = await run_digest(settings, clock)
@@ -165,9 +165,9 @@ async def test_a_restart_in_the_middle_of_the_thread_continues_it_without_repeat
 
 
 async def test_a_crash_while_a_story_is_in_flight_resumes_the_thread_without_a_duplicate(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
 ) -> None:
-    settings = make_settings(db_url, tmp_path, fake)
+    settings = make_settings(sqlite_url, tmp_path, fake)
     thread = 1300000000000000001
     fake.stall("POST", rf"/channels/{thread}/messages", skip=3)  # story 4 is posted, its answer never comes
     app = App.open(settings, clock=clock)
@@ -192,9 +192,9 @@ async def test_a_crash_while_a_story_is_in_flight_resumes_the_thread_without_a_d
 
 
 async def test_a_refused_thread_is_created_later_from_the_same_parent_message(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
 ) -> None:
-    settings = make_settings(db_url, tmp_path, fake)
+    settings = make_settings(sqlite_url, tmp_path, fake)
     fake.fail("POST", r"/channels/\d+/messages/\d+/threads", times=2)
     outcomes = await run_digest(settings, clock)
     assert outcomes[0].startswith("failed 0") and "(likely Create Public Threads)" in outcomes[0]
@@ -209,9 +209,9 @@ async def test_a_refused_thread_is_created_later_from_the_same_parent_message(
 
 
 async def test_a_thread_that_already_exists_is_found_not_recreated(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
 ) -> None:
-    settings = make_settings(db_url, tmp_path, fake)
+    settings = make_settings(sqlite_url, tmp_path, fake)
     assert await run_digest(settings, clock) == ["posted 8"]
     parent = "1300000000000000001"
     # as after a crash that lost the thread's id: only the parent message is known
@@ -230,9 +230,9 @@ async def test_a_thread_that_already_exists_is_found_not_recreated(
 
 
 async def test_a_429_is_waited_out_and_the_story_posted_once(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
 ) -> None:
-    settings = make_settings(db_url, tmp_path, fake)
+    settings = make_settings(sqlite_url, tmp_path, fake)
     fake.rate_limit("POST", r"/channels/1300000000000000001/messages", retry_after=0.05, skip=1)
     assert await run_digest(settings, clock) == ["posted 8"]
     tries = [c for c in fake.calls if c.path == "/channels/1300000000000000001/messages"]
@@ -241,9 +241,9 @@ async def test_a_429_is_waited_out_and_the_story_posted_once(
 
 
 async def test_a_forum_channel_gets_one_forum_post_per_digest(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord
 ) -> None:
-    settings = make_settings(db_url, tmp_path, fake, channel=FORUM_ID, style="markdown")
+    settings = make_settings(sqlite_url, tmp_path, fake, channel=FORUM_ID, style="markdown")
     assert await run_digest(settings, clock) == ["posted 8"]
     forum_posts = fake.find("POST", rf"/channels/{FORUM_ID}/threads")
     assert len(forum_posts) == 1
@@ -259,9 +259,9 @@ async def test_a_forum_channel_gets_one_forum_post_per_digest(
     [(1200000000000000099, "no longer exists"), (VOICE_ID, "digests need a text, announcement or forum channel")],
 )
 async def test_a_gone_or_wrong_channel_keeps_the_digest_pending_with_a_clear_message(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, channel: int, expected: str
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, channel: int, expected: str
 ) -> None:
-    settings = make_settings(db_url, tmp_path, fake, channel=channel)
+    settings = make_settings(sqlite_url, tmp_path, fake, channel=channel)
     outcomes = await run_digest(settings, clock)
     assert len(outcomes) == 1 and outcomes[0].startswith("failed 0") and expected in outcomes[0]
     assert posts(fake) == []
@@ -274,9 +274,9 @@ async def test_a_gone_or_wrong_channel_keeps_the_digest_pending_with_a_clear_mes
 
 
 async def test_a_refused_parent_posts_nothing_and_names_the_permissions(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = make_settings(db_url, tmp_path, fake)
+    settings = make_settings(sqlite_url, tmp_path, fake)
     fake.fail("POST", rf"/channels/{TEXT_ID}/messages", times=1)
     outcomes = await run_digest(settings, clock)
     assert "lacks a permission to post the digest in channel" in outcomes[0]
@@ -287,20 +287,20 @@ async def test_a_refused_parent_posts_nothing_and_names_the_permissions(
 
 
 async def test_a_refused_token_is_reported_without_the_token(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.fail("GET", "/users/@me", status=401, code=0, message="401: Unauthorized", times=5)
-    outcomes = await run_digest(make_settings(db_url, tmp_path, fake), clock)
+    outcomes = await run_digest(make_settings(sqlite_url, tmp_path, fake), clock)
     assert "DISCORD_TOKEN" in outcomes[0] and "refused" in outcomes[0]
     assert TOKEN not in outcomes[0] and TOKEN not in caplog.text
 
 
 async def test_a_missing_token_is_a_config_error_naming_the_key(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DISCORD_TOKEN")
     with pytest.raises(ConfigError) as err:
-        App.open(make_settings(db_url, tmp_path, fake), clock=clock)
+        App.open(make_settings(sqlite_url, tmp_path, fake), clock=clock)
     assert err.value.key == "discord.token_env" and "DISCORD_TOKEN" in str(err.value)
 
 
@@ -318,11 +318,11 @@ The council of Alder Bay will meet again on Monday to discuss the plan.</descrip
 
 @pytest.mark.parametrize("style", ["embeds", "markdown"])
 async def test_hostile_feed_text_is_posted_as_inert_text_with_mentions_disabled(
-    db_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, style: str
+    sqlite_url: str, tmp_path: Path, clock: FixedClock, fake: FakeDiscord, style: str
 ) -> None:
     feed = tmp_path / "hostile.xml"
     feed.write_text(HOSTILE_FEED, encoding="utf-8")
-    settings = make_settings(db_url, tmp_path, fake, style=style, feeds=[{"url": str(feed), "name": "@here News"}])
+    settings = make_settings(sqlite_url, tmp_path, fake, style=style, feeds=[{"url": str(feed), "name": "@here News"}])
     assert await run_digest(settings, clock) == ["posted 1"]
     (story,) = story_posts(fake, 1300000000000000001)
     assert story["allowed_mentions"] == NO_MENTIONS

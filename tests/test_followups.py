@@ -107,9 +107,9 @@ def slack_updates(fake: FakeSlack) -> list[Any]:
 
 
 async def test_slack_a_developing_story_gets_one_reply_in_its_thread_and_a_developing_line(
-    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
+    sqlite_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
 ) -> None:
-    app = slack_app(slack_config(db_url, tmp_path, slack), morning)
+    app = slack_app(slack_config(sqlite_url, tmp_path, slack), morning)
     try:
         await told_in_the_morning(app, tmp_path, morning)
         [outcome] = await poll_and_digest(app)
@@ -141,9 +141,9 @@ async def test_slack_a_developing_story_gets_one_reply_in_its_thread_and_a_devel
 
 
 async def test_slack_the_same_wire_text_from_more_outlets_says_nothing(
-    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
+    sqlite_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
 ) -> None:
-    app = slack_app(slack_config(db_url, tmp_path, slack), morning)
+    app = slack_app(slack_config(sqlite_url, tmp_path, slack), morning)
     try:
         await told_in_the_morning(app, tmp_path, morning, copies=True)
         assert [o.status for o in await poll_and_digest(app)] == ["empty"]
@@ -153,10 +153,10 @@ async def test_slack_the_same_wire_text_from_more_outlets_says_nothing(
 
 
 async def test_slack_a_lost_answer_to_the_update_is_found_in_the_story_thread_not_resent(
-    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock, caplog: pytest.LogCaptureFixture
+    sqlite_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     slack.lose_answer = {4}  # 08:00 parent and story; then the new parent; the update is stored, its answer lost
-    app = slack_app(slack_config(db_url, tmp_path, slack), morning)
+    app = slack_app(slack_config(sqlite_url, tmp_path, slack), morning)
     try:
         await told_in_the_morning(app, tmp_path, morning)
         [outcome] = await poll_and_digest(app)
@@ -197,9 +197,9 @@ async def restart_and_digest(app: App) -> list[delivery.DigestOutcome]:
 
 
 async def test_slack_a_crash_mid_follow_up_resumes_without_repeats(
-    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
+    sqlite_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
 ) -> None:
-    settings = slack_config(db_url, tmp_path, slack)
+    settings = slack_config(sqlite_url, tmp_path, slack)
 
     def arm(die: Callable[[], None]) -> None:
         slack.on_post = lambda n, phase: n == 4 and phase == "stored" and (die() or True)
@@ -217,9 +217,9 @@ async def test_slack_a_crash_mid_follow_up_resumes_without_repeats(
 
 
 async def test_settings_updates_off_stops_the_reply_and_the_developing_line(
-    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
+    sqlite_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
 ) -> None:
-    app = slack_app(slack_config(db_url, tmp_path, slack), morning)
+    app = slack_app(slack_config(sqlite_url, tmp_path, slack), morning)
     channel = ChannelRef("slack", "C0NEWS")
     try:
         await told_in_the_morning(app, tmp_path, morning)
@@ -235,9 +235,9 @@ async def test_settings_updates_off_stops_the_reply_and_the_developing_line(
 
 
 async def test_the_config_default_digest_updates_false_stops_follow_ups(
-    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
+    sqlite_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
 ) -> None:
-    app = slack_app(slack_config(db_url, tmp_path, slack, updates=False), morning)
+    app = slack_app(slack_config(sqlite_url, tmp_path, slack, updates=False), morning)
     try:
         await told_in_the_morning(app, tmp_path, morning)
         assert [o.status for o in await poll_and_digest(app)] == ["empty"]
@@ -254,9 +254,9 @@ def discord_updates(fake: FakeDiscord, thread_id: int) -> list[dict[str, Any]]:
 
 
 async def test_discord_a_developing_story_gets_one_reply_in_its_thread_and_a_jump_link(
-    db_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
+    sqlite_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
 ) -> None:
-    app = App.open(discord_config(db_url, tmp_path, dfake), clock=morning)
+    app = App.open(discord_config(sqlite_url, tmp_path, dfake), clock=morning)
     try:
         await told_in_the_morning(app, tmp_path, morning)
         [outcome] = await poll_and_digest(app)
@@ -302,9 +302,9 @@ async def test_two_digests_planned_at_the_same_moment_carry_one_follow_up(
 
 
 async def test_discord_an_update_into_a_deleted_thread_is_skipped_and_never_blocks_the_channel(
-    db_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
+    sqlite_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
 ) -> None:
-    app = App.open(discord_config(db_url, tmp_path, dfake), clock=morning)
+    app = App.open(discord_config(sqlite_url, tmp_path, dfake), clock=morning)
     try:
         await told_in_the_morning(app, tmp_path, morning)
         thread_id = int(dfake.messages_in(TEXT_ID)[0]["id"])
@@ -325,9 +325,9 @@ def outcome_sub(app: App) -> int:
 
 
 async def test_slack_an_update_into_a_deleted_thread_is_skipped(
-    db_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
+    sqlite_url: str, tmp_path: Path, slack: FakeSlack, morning: FixedClock
 ) -> None:
-    app = slack_app(slack_config(db_url, tmp_path, slack), morning)
+    app = slack_app(slack_config(sqlite_url, tmp_path, slack), morning)
     try:
         await told_in_the_morning(app, tmp_path, morning)
         slack.fail_post = {len(slack.calls_to("chat.postMessage")) + 2: "thread_not_found"}  # parent, then the update
@@ -339,9 +339,9 @@ async def test_slack_an_update_into_a_deleted_thread_is_skipped(
 
 
 async def test_discord_a_lost_answer_to_the_update_is_found_not_resent(
-    db_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
+    sqlite_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
 ) -> None:
-    app = App.open(discord_config(db_url, tmp_path, dfake), clock=morning)
+    app = App.open(discord_config(sqlite_url, tmp_path, dfake), clock=morning)
     try:
         await told_in_the_morning(app, tmp_path, morning)
         first_parent = dfake.messages_in(TEXT_ID)[0]
@@ -358,9 +358,9 @@ async def test_discord_a_lost_answer_to_the_update_is_found_not_resent(
 
 
 async def test_discord_a_crash_mid_follow_up_resumes_without_repeats(
-    db_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
+    sqlite_url: str, tmp_path: Path, dfake: FakeDiscord, morning: FixedClock
 ) -> None:
-    settings = discord_config(db_url, tmp_path, dfake)
+    settings = discord_config(sqlite_url, tmp_path, dfake)
 
     def arm(die: Callable[[], None]) -> None:
         dfake.on_post = lambda call, phase: phase == "stored" and "Update" in str(call.body) and (die() or True)
@@ -413,10 +413,10 @@ def test_a_near_copy_with_a_changed_word_stays_quiet_and_a_repeat_of_an_earlier_
 # --- console and rendering ----------------------------------------------------------------------
 
 
-async def test_the_console_shows_the_developing_section_and_the_reply(db_url: str, tmp_path: Path) -> None:
+async def test_the_console_shows_the_developing_section_and_the_reply(sqlite_url: str, tmp_path: Path) -> None:
     clock = FixedClock(MORNING)
     raw: dict[str, Any] = {
-        "bot": {"database": db_url, "timezone": "UTC"},
+        "bot": {"database": sqlite_url, "timezone": "UTC"},
         "console": {"color": "never"},
         "fetch": {"allow_local_files": True},
         "feeds": ff.feed_config(tmp_path),

@@ -60,10 +60,10 @@ async def site() -> AsyncIterator[str]:
 
 
 @pytest.mark.parametrize("full_text", [True, False])
-async def test_teasers_become_articles(site: str, db_url: str, tmp_path: Path, full_text: bool) -> None:
+async def test_teasers_become_articles(site: str, sqlite_url: str, tmp_path: Path, full_text: bool) -> None:
     settings = settings_from_dict(
         {
-            "bot": {"database": db_url},
+            "bot": {"database": sqlite_url},
             "fetch": {"allow_private_networks": True},
             "feeds": [{"url": f"{site}/feed.xml", "name": "Teasers", "full_text": full_text}],
             "subscriptions": [{"channel": "console:#n"}],
@@ -90,7 +90,7 @@ def test_trafilatura_is_importable_where_the_tests_run() -> None:
 
 
 async def test_full_text_without_trafilatura_is_a_config_error_not_quiet_teasers(
-    site: str, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    site: str, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def missing() -> None:
         raise ImportError("lxml.html.clean module is now a separate project lxml_html_clean")
@@ -98,7 +98,7 @@ async def test_full_text_without_trafilatura_is_a_config_error_not_quiet_teasers
     monkeypatch.setattr(clean, "_trafilatura", missing)
     settings = settings_from_dict(
         {
-            "bot": {"database": db_url},
+            "bot": {"database": sqlite_url},
             "feeds": [{"url": f"{site}/other.xml"}, {"url": f"{site}/feed.xml", "full_text": True}],
         },
         tmp_path / "config.toml",

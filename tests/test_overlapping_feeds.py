@@ -257,14 +257,14 @@ async def test_no_flood_keeps_a_story_another_followed_feed_brings(
 
 
 async def test_after_the_upgrade_a_feed_that_lost_shared_items_gets_them(
-    db_url: str, tmp_path: Path, site: tuple[Site, TestServer]
+    empty_db_url: str, tmp_path: Path, site: tuple[Site, TestServer]
 ) -> None:
     """A database from before 0009: b's copy of a1 was dropped as a duplicate of a's. The upgrade
     clears the feeds' validators, so the next poll reads b in full (not a 304) and links a1 to it."""
     s, server = site
     a_url, b_url = str(server.make_url("/a.xml")), str(server.make_url("/b.xml"))
     s.bodies = {"/a.xml": feed_a(), "/b.xml": feed_b()}
-    engine = create_engine(db_url)
+    engine = create_engine(empty_db_url)
     migrate.upgrade(engine, "0008")
     now = datetime(2026, 11, 27, 6, 30)
     with engine.begin() as conn:
@@ -308,7 +308,7 @@ async def test_after_the_upgrade_a_feed_that_lost_shared_items_gets_them(
     engine.dispose()
 
     s.stale_etag = '"v1"'  # the validators stored before the upgrade would get a 304
-    settings = config(db_url, tmp_path, first_items=10, subscriptions=[])
+    settings = config(empty_db_url, tmp_path, first_items=10, subscriptions=[])
     app = App.open(settings, clock=FixedClock(datetime(2026, 11, 27, 7, 0, tzinfo=UTC)), stream=io.StringIO())
     try:
         assert (await app.poll()).failed == 0

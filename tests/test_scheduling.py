@@ -80,11 +80,22 @@ def test_missed_slot_rules() -> None:
     assert missed_slot(weekdays_only, utc(2026, 11, 1), utc(2026, 11, 28, 10), grace) is None  # Saturday
 
 
-@pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Any:
-    raw = demo_config(db_url, digest={"max_stories": 5, "first_items": 10})
+def scheduled_settings(url: str, tmp_path: Path) -> Any:
+    raw = demo_config(url, digest={"max_stories": 5, "first_items": 10})
     raw["subscriptions"][0].update(schedule="08:00", timezone="UTC")
     return settings_from_dict(raw, tmp_path / "config.toml")
+
+
+@pytest.fixture
+def settings(sqlite_url: str, tmp_path: Path) -> Any:
+    """On SQLite: what these tests check is the scheduler's, not the database's."""
+    return scheduled_settings(sqlite_url, tmp_path)
+
+
+@pytest.fixture
+def settings_on_both(db_url: str, tmp_path: Path) -> Any:
+    """On SQLite and PostgreSQL: two runs racing for one digest's claim."""
+    return scheduled_settings(db_url, tmp_path)
 
 
 async def test_an_outage_over_0800_posts_exactly_one_catch_up(settings: Any) -> None:
@@ -141,16 +152,16 @@ async def test_a_crash_after_the_third_of_five_posts_resumes_with_four_and_five(
     await app.close()
 
 
-async def test_two_overlapping_triggers_never_post_the_same_digest_twice(settings: Any) -> None:
+async def test_two_overlapping_triggers_never_post_the_same_digest_twice(settings_on_both: Any) -> None:
     clock = FixedClock(utc(2026, 11, 26, 8))
     adapter = FlakyAdapter(pause=0.001)
-    app = App.open(settings, clock=clock, adapters={"console": adapter})
+    app = App.open(settings_on_both, clock=clock, adapters={"console": adapter})
     await app.poll()
     [sub_row] = app.store.subscriptions()
     slot = utc(2026, 11, 26, 8)
     results = await asyncio.gather(
-        run_digest(app.storage, app.adapters, sub_row, settings.digest, clock, slot),
-        run_digest(app.storage, app.adapters, sub_row, settings.digest, clock, slot),
+        run_digest(app.storage, app.adapters, sub_row, settings_on_both.digest, clock, slot),
+        run_digest(app.storage, app.adapters, sub_row, settings_on_both.digest, clock, slot),
     )
     statuses = sorted(o.status for outcomes in results for o in outcomes)
     assert "posted" in statuses and statuses.count("posted") == 1, statuses

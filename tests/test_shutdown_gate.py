@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.app import App
-from bot.config import Settings
+from bot.config import settings_from_dict
 from bot.models import ChannelRef, CommandRequest
 from bot.shutdown import PostGate, Stopping
-from tests.conftest import FixedClock
+from tests.conftest import FixedClock, demo_config
 from tests.fakes import FlakyAdapter
 
 
@@ -28,7 +30,8 @@ async def test_a_closed_gate_stops_parents_stories_and_follow_ups() -> None:
             await getattr(adapter, name)()
 
 
-async def test_digest_now_while_stopping_answers_and_leaves_the_digest_pending(demo_settings: Settings) -> None:
+async def test_digest_now_while_stopping_answers_and_leaves_the_digest_pending(sqlite_url: str, tmp_path: Path) -> None:
+    demo_settings = settings_from_dict(demo_config(sqlite_url), tmp_path / "config.toml")
     app = App.open(demo_settings, clock=FixedClock(), adapters={"console": FlakyAdapter()})
     try:
         await app.poll()

@@ -34,8 +34,8 @@ TABLES = {
 }
 
 
-def test_empty_database_migrates_to_head_and_again_is_a_no_op(db_url: str) -> None:
-    engine = create_engine(db_url)
+def test_empty_database_migrates_to_head_and_again_is_a_no_op(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
     before, after = migrate.upgrade(engine)
     assert (before, after) == (None, migrate.head_revision())
     assert set(sa.inspect(engine).get_table_names()) >= TABLES
@@ -43,8 +43,8 @@ def test_empty_database_migrates_to_head_and_again_is_a_no_op(db_url: str) -> No
     engine.dispose()
 
 
-def test_migrations_build_exactly_the_declared_schema(db_url: str) -> None:
-    engine = create_engine(db_url)
+def test_migrations_build_exactly_the_declared_schema(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
     migrate.upgrade(engine)
     with engine.connect() as conn:
         ctx = MigrationContext.configure(
@@ -64,8 +64,8 @@ def test_reopening_keeps_the_data(db_url: str) -> None:
     again.close()
 
 
-def test_a_database_from_a_newer_version_is_refused(db_url: str) -> None:
-    engine = create_engine(db_url)
+def test_a_database_from_a_newer_version_is_refused(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
     migrate.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
@@ -188,8 +188,8 @@ def test_a_digest_slot_is_taken_once(db_url: str) -> None:
     store.close()
 
 
-def test_upgrading_a_filled_version_1_database_keeps_everything_and_indexes_it(db_url: str) -> None:
-    engine = create_engine(db_url)
+def test_upgrading_a_filled_version_1_database_keeps_everything_and_indexes_it(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
     assert migrate.upgrade(engine, "0001") == (None, "0001")
     now = {"now": NOW.replace(tzinfo=None)}
     rows = [
