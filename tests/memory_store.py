@@ -128,7 +128,7 @@ class MemoryStore:
         self._digests: dict[int, _Digest] = {}
         self._posted: dict[tuple[int, int], tuple[PostedMessage, datetime]] = {}
         self._notices: dict[int, _Notice] = {}
-        self.removals = 0
+        self._feed_removals = 0
 
     def _next(self, table: str) -> int:
         self._ids[table] = self._ids.get(table, 0) + 1
@@ -187,7 +187,10 @@ class MemoryStore:
                     self._article_feeds = {(a, f) for a, f in self._article_feeds if a != aid}
             self._article_feeds = {(a, f) for a, f in self._article_feeds if f != feed_id}
             self._feeds.pop(feed_id, None)
-        self.removals += 1
+        self._feed_removals += 1
+
+    def feed_removals(self) -> int:
+        return self._feed_removals
 
     def save_poll_results(
         self,

@@ -56,8 +56,8 @@ def test_migration_files_the_plain_reading_cannot_follow_are_left_to_alembic(tmp
     assert migrate.plain_head(versions) is None  # annotated lines, as newer Alembic templates write
 
 
-def test_the_recorded_revision_reads_as_alembic_reads_it(db_url: str) -> None:
-    engine = create_engine(db_url)
+def test_the_recorded_revision_reads_as_alembic_reads_it(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
     with engine.connect() as conn:
         assert migrate.current_revision(conn) is None is _alembic_revision(conn)
     for target in ("0001", "0004", "head"):

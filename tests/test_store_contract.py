@@ -134,7 +134,7 @@ def test_feeds_are_known_by_address_and_linked_once(store: Any) -> None:
     assert store.unsubscribe(sub, b) == (False, False)
     store.remove_feed(b)
     assert [f.id for f in store.feeds()] == [a] and store.subscribed_feed_ids(sub) == []
-    assert store.removals == 1
+    assert store.feed_removals() == 1  # a story index built before is stale, in every process
 
 
 def test_a_settled_backlog_is_recorded_as_seen_once(store: Any) -> None:

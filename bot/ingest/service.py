@@ -12,15 +12,18 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot import heap
-from bot.clustering import StoryIndex
 from bot.config import Settings
 from bot.ingest.fetch import Fetcher
 from bot.ingest.poll import poll_feeds
 from bot.models import PollReport
 from bot.ports import Clock, IngestStore
 from bot.storage import Storage
+
+if TYPE_CHECKING:  # the clustering code loads on the first pass that has something new
+    from bot.clustering import StoryIndex
 
 # Rebuilt hourly, which also drops articles that left the clustering window (and any another
 # worker stored out of id order).
@@ -74,6 +77,8 @@ class StoryIndexCache:
 
     def load(self, store: IngestStore, now: datetime) -> StoryIndex:
         """The index, with every article the store holds in the clustering window."""
+        from bot.clustering import StoryIndex
+
         since = now - timedelta(hours=self.cluster_hours)
         # read before the articles: a removal between the two makes the next pass build again
         removals = store.feed_removals()
