@@ -227,12 +227,19 @@ async def poll_and_digest(settings: Settings, clock: FixedClock, **open_args: An
         await app.close()
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """How long the kill sweeps' reruns took (tests/test_kill_sweep.py): a figure for the notes, never asserted."""
-    import sys
+_RERUN_SECONDS: list[float] = []
 
-    sweep = sys.modules.get("tests.test_kill_sweep")
-    times = sorted(getattr(sweep, "RERUN_SECONDS", []))
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the kill sweeps' rerun times (tests/test_kill_sweep.py records them as properties, which
+    reach this hook in the main process under pytest-xdist too)."""
+    if report.when == "call":
+        _RERUN_SECONDS.extend(float(v) for k, v in report.user_properties if k == "rerun_seconds")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """How long the kill sweeps' reruns took: a figure for the notes, never asserted."""
+    times = sorted(_RERUN_SECONDS)
     if times:
         median, worst = times[len(times) // 2], times[-1]
         terminalreporter.write_line(

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import discord
 import pytest
+import yarl
 
 from tests.discord_fake import FakeDiscord
 from tests.slack_fake import FakeSlack
@@ -29,5 +30,15 @@ async def dfake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
     # the adapter points discord.py's Route.BASE at the fake; restore it after the test
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
     monkeypatch.setenv("DISCORD_TOKEN", "fake-bot-token")
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+async def dgateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
+    """A fake Discord with its gateway too (for the adapter's `start`: interactions arrive over it)."""
+    server = await FakeDiscord().start()
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(server.gateway_url))
     yield server
     await server.close()

@@ -333,7 +333,7 @@ def test_the_channels_manager_is_whoever_last_changed_its_news(config: Path) -> 
             ("U5", "settings stories 0", True),  # an error reply: no change
         ):
             await app.handle_command(CommandRequest(channel, user, line, can_manage=may))
-            seen.append(await app.commands.channel_manager(channel))
+            seen.append(app.store.channel_manager(channel))
         await app.close()
         return seen
 

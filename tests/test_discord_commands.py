@@ -15,7 +15,6 @@ from typing import Any
 
 import discord
 import pytest
-import yarl
 
 from adapters.discord import DiscordAdapter
 from adapters.discord.commands import command_text
@@ -44,12 +43,8 @@ CHANNEL = ChannelRef("discord", str(TEXT_ID))
 
 
 @pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(server.gateway_url))
-    yield server
-    await server.close()
+def fake(dgateway: FakeDiscord) -> FakeDiscord:
+    return dgateway  # tests/platforms.py
 
 
 async def start_bot(

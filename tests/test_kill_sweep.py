@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,6 @@ from tests.slack_fake import FakeSlack
 POSTS = {"parent": 1, "first": 2, "middle": 6, "last": 11}
 PHASES = ["received", "stored", "answered"]
 MOMENTS = [(post, phase) for post in POSTS for phase in PHASES]
-RERUN_SECONDS: list[float] = []  # printed by conftest.pytest_terminal_summary: a figure, never asserted
 
 
 def _setup(tmp_path: Path, platform: str, channel: str, api: str) -> Newsbot:
@@ -35,12 +35,13 @@ def _setup(tmp_path: Path, platform: str, channel: str, api: str) -> Newsbot:
     return Newsbot(config)
 
 
-async def _crash_then_rerun(bot: Newsbot, phase: str) -> None:
+async def _crash_then_rerun(bot: Newsbot, phase: str, record_property: Callable[[str, object], None]) -> None:
     first = await bot.run("digest", "--once")
     outran = phase == "answered" and first.code == 0  # the last answer came, and it finished before the kill
     assert first.code == -9 or outran, f"the process was not killed: {first.code}\n{first.stderr}"
     again = await bot.run("digest", "--once", "--no-poll")
-    RERUN_SECONDS.append(again.seconds)
+    # a figure for the notes, never asserted: conftest.pytest_terminal_summary prints it (also under xdist)
+    record_property("rerun_seconds", again.seconds)
     assert again.code == 0, again.stderr
     assert "busy" not in again.stderr and "another run" not in again.stderr, again.stderr
     assert outran or "resumed" in again.stderr, again.stderr
@@ -50,7 +51,9 @@ async def _crash_then_rerun(bot: Newsbot, phase: str) -> None:
 
 
 @pytest.mark.parametrize(("post", "phase"), MOMENTS)
-async def test_slack_kill_sweep(tmp_path: Path, slack: FakeSlack, post: str, phase: str) -> None:
+async def test_slack_kill_sweep(
+    tmp_path: Path, slack: FakeSlack, post: str, phase: str, record_property: Callable[[str, object], None]
+) -> None:
     bot = _setup(tmp_path, "slack", "C0NEWS", slack.base_url)
 
     def on_post(n: int, at: str) -> bool:
@@ -60,7 +63,7 @@ async def test_slack_kill_sweep(tmp_path: Path, slack: FakeSlack, post: str, pha
         return False
 
     slack.on_post = on_post
-    await _crash_then_rerun(bot, phase)
+    await _crash_then_rerun(bot, phase, record_property)
 
     parents = [m for m in slack.posted if m.thread_ts is None]
     assert len(parents) == 1, [m.text[:40] for m in parents]  # never a second parent
@@ -73,7 +76,9 @@ async def test_slack_kill_sweep(tmp_path: Path, slack: FakeSlack, post: str, pha
 
 
 @pytest.mark.parametrize(("post", "phase"), MOMENTS)
-async def test_discord_kill_sweep(tmp_path: Path, dfake: FakeDiscord, post: str, phase: str) -> None:
+async def test_discord_kill_sweep(
+    tmp_path: Path, dfake: FakeDiscord, post: str, phase: str, record_property: Callable[[str, object], None]
+) -> None:
     bot = _setup(tmp_path, "discord", str(TEXT_ID), dfake.base_url)
     seen = 0
 
@@ -87,7 +92,7 @@ async def test_discord_kill_sweep(tmp_path: Path, dfake: FakeDiscord, post: str,
         return False
 
     dfake.on_post = on_post
-    await _crash_then_rerun(bot, phase)
+    await _crash_then_rerun(bot, phase, record_property)
 
     parents = dfake.messages_in(TEXT_ID)
     assert len(parents) == 1, [m["content"][:40] for m in parents]  # never a second parent

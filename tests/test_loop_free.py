@@ -22,9 +22,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-import discord
-import pytest
-import yarl
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.discord import DiscordAdapter
@@ -163,19 +160,10 @@ async def test_slack_commands_are_acknowledged_at_once_while_the_database_is_loc
 # --- Discord ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def dfake_gateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(server.gateway_url))
-    yield server
-    await server.close()
-
-
 async def test_discord_commands_are_acknowledged_at_once_while_the_database_is_locked(
-    tmp_path: Path, clock: FixedClock, dfake_gateway: FakeDiscord
+    tmp_path: Path, clock: FixedClock, dgateway: FakeDiscord
 ) -> None:
-    fake = dfake_gateway
+    fake = dgateway
     settings = _settings(tmp_path, subscriptions=[{"channel": f"discord:{TEXT_ID}", "feeds": "all"}])
     options = {"enabled": True, "api_base_url": fake.base_url, "guild_ids": (GUILD_ID,)}
     adapter = DiscordAdapter(DiscordSettings(**options), "fake-bot-token", guild_ready_timeout=0.05)

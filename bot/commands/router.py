@@ -228,13 +228,6 @@ class Router:
         sub = await self._db(lambda s: s.subscription(channel))
         return [] if sub is None else list(sub.follows)
 
-    async def channel_manager(self, channel: ChannelRef) -> str | None:
-        try:
-            return await self.storage.run(lambda s: s.channel_manager(channel))
-        except Exception:  # asked while a post fails: that failure is what must be reported
-            log.exception("could not look up who manages %s", channel)
-            return None
-
     # --- subscriptions ------------------------------------------------------------------
 
     async def subscribe(self, request: CommandRequest, args: list[str]) -> Reply:
